@@ -1,0 +1,32 @@
+"""User-facing errors.
+
+Every error a user can cause (bad architecture strings, unknown names, missing or corrupt data
+files) is a :class:`ZCBenchError` whose message is one line naming the problem and the expected
+form. The CLI prints that line and exits non-zero; library callers catch the subclasses.
+"""
+
+from __future__ import annotations
+
+
+class ZCBenchError(Exception):
+    """Base class of errors caused by input; the message is one self-contained line."""
+
+
+class ArchError(ZCBenchError, ValueError):
+    """A malformed architecture string, an unknown operation or an index out of range."""
+
+
+class UnknownNameError(ZCBenchError, KeyError):
+    """An unknown search space, dataset, metric or other registered name."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DataError(ZCBenchError, OSError):
+    """A benchmark data file is missing, unreadable or does not have the expected content."""
+
+
+def unknown(kind: str, name: object, known: list[str] | tuple[str, ...]) -> UnknownNameError:
+    """Build the standard 'unknown X' error listing the accepted names."""
+    return UnknownNameError(f"unknown {kind} {name!r}; expected one of: {', '.join(known)}")
