@@ -1,0 +1,225 @@
+"""The ``zcbench`` command line.
+
+Every error caused by input prints one line ``zcbench: error: ...`` and exits with status 2;
+``--debug`` shows the traceback instead. Progress bars go to stderr, results to files/stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from zcbench import __version__
+from zcbench.errors import ZCBenchError
+
+log = logging.getLogger("zcbench")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (usage stays available through --help)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"zcbench: error: {message} (see '{self.prog} --help')\n")
+
+
+def _default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_spaces(args: argparse.Namespace) -> int:
+    from zcbench.spaces import SPACES, get_space
+
+    print(f"{'space':<10} {'size':>7} {'unique':>7}  description")
+    for name in SPACES:
+        space = get_space(name, args.data)
+        if name == "nb201":  # canonical classes need no data: enumerate genotypes directly
+            import itertools
+
+            from zcbench.spaces.nb201 import NUM_EDGES, NUM_OPS, canonical_nb201
+
+            keys = {canonical_nb201(g) for g in itertools.product(range(NUM_OPS), repeat=NUM_EDGES)}
+            unique = len(keys)
+        else:
+            unique = len({space.canonical(space.from_index(i)) for i in range(len(space))})
+        print(f"{name:<10} {len(space):>7,} {unique:>7,}  {space.description}")
+        print(f"{'':<10} {'':>7} {'':>7}  e.g. {space.example}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from zcbench.costs import cost_table
+    from zcbench.datasets import dataset_info
+    from zcbench.selection import parse_selection, sample_indices
+    from zcbench.spaces import get_space
+
+    space = get_space(args.space, args.data)
+    info = dataset_info(args.dataset)
+    if args.archs:
+        archs = parse_selection(space, args.archs)
+    elif args.sample:
+        archs = sample_indices(space, args.sample, args.seed)
+    else:
+        archs = [space.from_index(i) for i in range(len(space))]
+    start = time.perf_counter()
+    table = cost_table(
+        space.name,
+        archs,
+        info.name,
+        data_dir=args.data,
+        workers=args.workers,
+        progress=not args.quiet,
+    )
+    elapsed = time.perf_counter() - start
+    if args.out == "-":
+        table.to_csv(sys.stdout, index=False, float_format="%.6f")
+    else:
+        table.to_csv(args.out, index=False, float_format="%.6f")
+        print(
+            f"wrote {len(table):,} {space.name} architectures ({info.name}: "
+            f"{info.num_classes} classes, {info.input_size}x{info.input_size}) to {args.out} "
+            f"in {elapsed:.1f} s; params {table.params_m.min():.6f}..{table.params_m.max():.6f} M, "
+            f"FLOPs {table.flops_m.min():.3f}..{table.flops_m.max():.3f} M"
+        )
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from zcbench.bench import BenchConfig, run_foundation
+
+    cfg = BenchConfig(
+        out=args.out,
+        data_dir=args.data,
+        params_sample=args.params_sample,
+        seed=args.seed,
+        workers=args.workers,
+        progress=not args.quiet,
+    )
+    print(
+        f"zcbench bench: foundation checks (params sample {cfg.params_sample}, seed "
+        f"{cfg.seed}, {cfg.workers} workers) -> {cfg.out}"
+    )
+    start = time.perf_counter()
+    checks, out = run_foundation(cfg)
+    for row in checks.itertuples():
+        print(f"  [{row.status:>4}] {row.check}: {row.measured}")
+    failed = int((checks.status != "ok").sum())
+    print(
+        f"{len(checks) - failed}/{len(checks)} checks passed in "
+        f"{time.perf_counter() - start:.0f} s; report: {out / 'bench.md'}"
+    )
+    return 1 if failed else 0
+
+
+# -- parser ----------------------------------------------------------------------------------
+def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        default=default,
+        help="benchmark data directory (default: $ZCBENCH_DATA, then ../shared/data)",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=default, help="show tracebacks and debug logs"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="no progress bars"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="zcbench",
+        description="Training-free NAS benchmark and zero-cost proxy evaluation suite.",
+    )
+    parser.add_argument("--version", action="version", version=f"zcbench {__version__}")
+    _add_common(parser, argparse.SUPPRESS)
+    parser.set_defaults(data=None, debug=False, quiet=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=help, description=help)
+        _add_common(cmd, argparse.SUPPRESS)  # global options work after the command too
+        return cmd
+
+    p = command("spaces", "list the search spaces with their sizes")
+    p.set_defaults(func=cmd_spaces)
+
+    p = command("info", "write params and FLOPs of architectures to a CSV")
+    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument(
+        "--dataset",
+        default="cifar10",
+        help="cifar10, cifar100 or ImageNet16-120 (sets classes and resolution)",
+    )
+    sel = p.add_mutually_exclusive_group()
+    sel.add_argument(
+        "--archs",
+        metavar="SEL",
+        help="indexes, ranges and/or official strings, e.g. '0-99,1462' (default: all)",
+    )
+    sel.add_argument("--sample", type=int, metavar="N", help="N architectures drawn at random")
+    p.add_argument("--seed", type=int, default=0, help="seed for --sample (default: 0)")
+    p.add_argument("--out", required=True, metavar="FILE.csv", help="output CSV ('-' = stdout)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=_default_workers(),
+        help="processes for large selections (default: CPU count, at most 8)",
+    )
+    p.set_defaults(func=cmd_info)
+
+    p = command("bench", "run the main job and write its report (see README)")
+    p.add_argument("--out", default="reports/bench", metavar="DIR", help="report directory")
+    p.add_argument(
+        "--params-sample",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="architectures whose params are checked against the table (default 1000)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=_default_workers(),
+        help="processes for counting params/FLOPs (default: CPU count, at most 8)",
+    )
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except ZCBenchError as exc:
+        if args.debug:
+            raise
+        print(f"zcbench: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. an output path that cannot be written
+        if args.debug:
+            raise
+        print(
+            f"zcbench: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
+        return 2
+    except KeyboardInterrupt:
+        print("zcbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Parameter and FLOP tables of whole search spaces (``zcbench info``)."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+from collections.abc import Iterable
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from zcbench.datasets import dataset_info
+from zcbench.flops import model_cost
+from zcbench.spaces import get_space
+from zcbench.types import Arch
+
+log = logging.getLogger(__name__)
+COLUMNS = ["index", "arch", "params_m", "flops_m"]
+
+
+def _cost_row(args: tuple[str, str | None, tuple[int, ...], str]) -> tuple[int, str, float, float]:
+    space_name, data_dir, genotype, dataset = args
+    space = get_space(space_name, data_dir)
+    arch = Arch(space.name, genotype)
+    info = dataset_info(dataset)
+    cost = model_cost(space.build(arch, info.num_classes), info.input_size)
+    return space.index(arch), space.to_str(arch), cost.params_m, cost.flops_m
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)
+
+
+def cost_table(
+    space_name: str,
+    archs: Iterable[Arch],
+    dataset: str,
+    *,
+    data_dir: str | None = None,
+    workers: int = 1,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """One row per architecture: ``index, arch, params_m, flops_m`` of the official network
+    for ``dataset`` (its classes and resolution), counted on the built model."""
+    info = dataset_info(dataset)
+    space = get_space(space_name, data_dir)
+    jobs = [(space.name, data_dir, space.validate(a).genotype, info.name) for a in archs]
+    bar = dict(
+        total=len(jobs),
+        desc=f"{space.name}/{info.name} params+FLOPs",
+        unit="arch",
+        disable=not progress,
+        smoothing=0.05,
+    )
+    if workers > 1 and len(jobs) > 50:
+        ctx = mp.get_context("spawn")  # fork after torch threads is unsafe
+        with ctx.Pool(workers, initializer=_init_worker) as pool:
+            rows = list(tqdm(pool.imap(_cost_row, jobs, chunksize=32), **bar))
+    else:
+        rows = [_cost_row(j) for j in tqdm(jobs, **bar)]
+    log.info("counted %d %s architectures on %s", len(rows), space.name, info.name)
+    return pd.DataFrame(rows, columns=COLUMNS)

@@ -1,0 +1,54 @@
+"""Architecture selections as users type them: ``0-99,1462`` or official strings.
+
+Items are separated by commas. Each item is an index (``1462``), an inclusive index range
+(``0-99``) or an official architecture string of the space (NB201 strings contain no commas;
+NATS-sss strings look like ``8:16:32:48:64``). Duplicates are dropped, first occurrence wins.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from zcbench.errors import ArchError
+from zcbench.spaces.base import SearchSpace
+from zcbench.types import Arch
+
+_RANGE_RE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
+
+
+def parse_selection(space: SearchSpace, text: str) -> list[Arch]:
+    """Parse ``text`` into architectures of ``space`` (one-line ArchError on bad input)."""
+    items = [t.strip() for t in str(text).split(",")]
+    if not any(items):
+        raise ArchError(
+            "empty architecture selection; expected indexes, ranges like 0-99, or official "
+            f"strings such as {space.example!r}, separated by commas"
+        )
+    archs: list[Arch] = []
+    for item in items:
+        if not item:
+            continue
+        m = _RANGE_RE.match(item)
+        if item.isdigit():
+            archs.append(space.from_index(space.check_index(int(item))))
+        elif m:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            if lo > hi:
+                raise ArchError(f"empty index range {item!r}; expected low-high with low <= high")
+            space.check_index(lo)
+            space.check_index(hi)
+            archs.extend(space.from_index(i) for i in range(lo, hi + 1))
+        else:
+            archs.append(space.parse(item))
+    return list(dict.fromkeys(archs))
+
+
+def sample_indices(space: SearchSpace, n: int, seed: int) -> list[Arch]:
+    """``n`` distinct architectures drawn uniformly (by index) with ``default_rng(seed)``."""
+    if not 1 <= n <= len(space):
+        raise ArchError(f"sample size {n} out of range; expected 1..{len(space)}")
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(space), size=n, replace=False))
+    return [space.from_index(int(i)) for i in idx]
