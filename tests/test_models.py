@@ -3,29 +3,20 @@ import pandas as pd
 import pytest
 import torch
 
-from zcbench.checks import explain_params
+from zcbench.checks import REFERENCE_COSTS, explain_params
+from zcbench.datasets import dataset_info
 from zcbench.flops import count_flops, count_params, model_cost
 from zcbench.models.cells import FactorizedReduce, Pooling, Zero
 from zcbench.models.networks import TinyNetwork
 from zcbench.types import Arch
 
-# Reference values of the official networks, from the data README (FLOPs, params in M)
-REFERENCE = {
-    (0, 10): (17.958592, 0.129306),
-    (1462, 10): (222.86099, 1.531546),
-    (9930, 10): (187.04147, 1.288506),
-    (0, 120): (4.497472, 0.136456),
-    (1462, 120): (55.723072, 1.538696),
-    (9930, 120): (46.768192, 1.295656),
-}
-
 
 @pytest.mark.data
-@pytest.mark.parametrize(("index", "classes"), list(REFERENCE))
-def test_reference_flops_and_params(nb201, index, classes):
-    flops, params = REFERENCE[(index, classes)]
-    model = nb201.build(nb201.from_index(index), classes)
-    cost = model_cost(model, 32 if classes == 10 else 16)
+@pytest.mark.parametrize(("index", "dataset"), list(REFERENCE_COSTS))
+def test_reference_flops_and_params(nb201, index, dataset):
+    flops, params = REFERENCE_COSTS[(index, dataset)]
+    info = dataset_info(dataset)
+    cost = model_cost(nb201.build(nb201.from_index(index), info.num_classes), info.input_size)
     assert round(cost.params_m, 6) == pytest.approx(params, abs=1e-9)
     # the README prints values that went through float32 (222.860992 -> 222.86099)
     assert np.float32(cost.flops_m) == np.float32(flops)

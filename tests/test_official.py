@@ -44,21 +44,14 @@ nas_201_api = pytest.importorskip("nas_201_api")
 from nas_201_api import api_utils as nb201_utils  # noqa: E402
 from nats_bench import api_utils as nats_utils  # noqa: E402
 
+from zcbench.checks import REFERENCE_COSTS as README_COSTS  # noqa: E402
+
 NAN = math.nan
 #: real NB201 indexes: 6111 / 9930 are the cifar10 / cifar100 best; 297 is one of the 2,416
 #: archs whose NAS-Bench-201 cifar10 accuracy differs from NATS-tss's
 REAL = (0, 1, 297, 1462, 6111, 9930)
 TWO_SEEDS = 1462  # stored as two seeds averaging to the table's mean
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
-#: FLOPs / params (M) of the official networks from the data README (cifar10 = cifar10-valid)
-README_COSTS = {
-    (0, "cifar10"): (17.958592, 0.129306),
-    (0, "ImageNet16-120"): (4.497472, 0.136456),
-    (1462, "cifar10"): (222.86099, 1.531546),
-    (1462, "ImageNet16-120"): (55.723072, 1.538696),
-    (9930, "cifar10"): (187.04147, 1.288506),
-    (9930, "ImageNet16-120"): (46.768192, 1.295656),
-}
 TSS_COLUMNS = (
     Metric.TEST_ACC_200EP,
     Metric.VALID_ACC_200EP,
