@@ -1,0 +1,301 @@
+"""Proxy specs, the registry, and the context a proxy sees.
+
+A proxy is a class registered with :func:`register_proxy`, which records its spec: name, kind,
+direction, what it needs, cost class, the paper and formula it follows. Three kinds:
+
+* ``forward``: hooks modules of one shared forward pass (train mode, no gradient) through
+  :meth:`HookProxy.on_forward`, then :meth:`HookProxy.score` returns the value. NASWOT, SWAP,
+  MeCo... all share one pass.
+* ``backward``: the same hooks, on one shared *labelled* pass: forward with gradients, mean
+  cross-entropy, one backward. ``on_forward`` gets the live output (so it may register a
+  gradient hook) and ``score`` can read every parameter's ``.grad``. grad_norm, snip, fisher
+  and plain share it. Forward proxies ride along on that pass when it runs anyway.
+* ``own``: :meth:`OwnProxy.score` gets the context and does everything itself (a different
+  model state, several passes, second-order terms: synflow, grasp, zen, ...).
+
+The engine (:mod:`zcbench.scoring`) owns the policy: seeding, copying, grad mode, dtype,
+device, hook cleanup, timing and failure capture. A proxy never looks at other proxies' names
+and the engine never branches on a proxy's name.
+
+Third parties register their own proxies with the same decorator from their own module, or
+through the ``zcbench.proxies`` entry-point group (loaded on first lookup).
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import hashlib
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import ClassVar, Literal
+
+import torch
+from torch import nn
+
+from zcbench.errors import UnknownNameError, ZCBenchError
+from zcbench.types import Arch, Batch
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["forward", "backward", "own"]
+KINDS: tuple[str, ...] = ("forward", "backward", "own")
+COSTS: tuple[str, ...] = ("free", "forward", "backward", "heavy")
+
+
+class ProxyFailure(ZCBenchError):
+    """A proxy cannot produce a value for this input (recorded as a failure, run goes on)."""
+
+
+@dataclass(frozen=True)
+class ProxySpec:
+    name: str
+    kind: Kind
+    #: True if a larger value predicts a better architecture
+    higher_is_better: bool
+    #: needs class labels (a cross-entropy loss)
+    needs_labels: bool
+    #: needs gradients (any backward pass)
+    needs_grad: bool
+    #: "float32" or "float64": the precision the proxy computes in
+    dtype: str
+    #: the proxy works on a copy with BatchNorm removed
+    removes_bn: bool
+    #: "free" (no pass), "forward", "backward" or "heavy" (several / second-order passes)
+    cost: str
+    paper: str
+    formula: str
+    #: bump when the definition changes: stored results are keyed by it
+    version: int
+    #: where the definition departs from the authors' code, and why ("" = it does not)
+    departures: str
+    factory: Callable[[], Proxy] = field(repr=False, compare=False)
+
+    def create(self) -> Proxy:
+        return self.factory()
+
+    def as_row(self) -> dict[str, object]:
+        return {
+            "proxy": self.name,
+            "kind": self.kind,
+            "higher_is_better": self.higher_is_better,
+            "needs_labels": self.needs_labels,
+            "needs_grad": self.needs_grad,
+            "dtype": self.dtype,
+            "removes_bn": self.removes_bn,
+            "cost": self.cost,
+            "version": self.version,
+            "paper": self.paper,
+            "formula": self.formula,
+            "departures": self.departures,
+        }
+
+
+class ProxyContext:
+    """What a proxy may use: the batch, and fresh private copies of the initialised model.
+
+    The model is built and initialised once per (architecture, seed) with PyTorch's default
+    initialisation under a seed derived from both, so reruns give identical values.
+    """
+
+    def __init__(
+        self,
+        arch: Arch,
+        model: nn.Module,
+        batch: Batch,
+        num_classes: int,
+        seed: int,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        self.arch = arch
+        self._pristine = model  # never handed out; copies only
+        self.batch = batch
+        self.num_classes = num_classes
+        self.seed = seed
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self._inputs: dict[torch.dtype, torch.Tensor] = {}
+
+    # -- data ----------------------------------------------------------------------------
+    def inputs(self, dtype: torch.dtype | None = None) -> torch.Tensor:
+        dtype = dtype or self.dtype
+        if dtype not in self._inputs:
+            self._inputs[dtype] = self.batch.inputs.to(self.device, dtype)
+        return self._inputs[dtype]
+
+    @property
+    def targets(self) -> torch.Tensor:
+        if self.batch.targets is None:
+            raise ProxyFailure("this proxy needs labels but the batch has none")
+        return self.batch.targets.to(self.device)
+
+    @property
+    def has_labels(self) -> bool:
+        return self.batch.targets is not None
+
+    def generator(self, salt: str = "") -> torch.Generator:
+        """A torch generator seeded from (arch, seed, salt): for proxies that draw noise."""
+        g = torch.Generator(device="cpu")
+        g.manual_seed(derive_seed(self.arch.key, self.seed, salt))
+        return g
+
+    # -- models ----------------------------------------------------------------------------
+    def fresh_model(self, dtype: torch.dtype | None = None, remove_bn: bool = False) -> nn.Module:
+        """A private copy of the initialised model in train mode; mutate it freely."""
+        model = copy.deepcopy(self._pristine)
+        if remove_bn:
+            model = strip_batchnorm(model)
+        model = model.to(device=self.device, dtype=dtype or self.dtype)
+        model.train()
+        return model
+
+
+def derive_seed(key: str, seed: int, salt: str = "") -> int:
+    """A stable 63-bit seed from an architecture key, a user seed and a salt."""
+    digest = hashlib.blake2b(f"{key}|{seed}|{salt}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def strip_batchnorm(model: nn.Module) -> nn.Module:
+    """Replace every BatchNorm layer by Identity (in place; returns the model)."""
+    for name, child in model.named_children():
+        if isinstance(child, nn.modules.batchnorm._BatchNorm):
+            setattr(model, name, nn.Identity())
+        else:
+            strip_batchnorm(child)
+    return model
+
+
+class Proxy(ABC):
+    """Base of every proxy implementation (one instance per scored architecture)."""
+
+    spec: ClassVar[ProxySpec]
+
+
+class HookProxy(Proxy):
+    """``forward`` / ``backward`` proxies: hooks on the shared pass, then a score."""
+
+    #: module types whose forward this proxy observes
+    module_types: ClassVar[tuple[type[nn.Module], ...]] = (nn.ReLU,)
+
+    def start(self, ctx: ProxyContext, model: nn.Module) -> None:  # noqa: B027 - optional
+        """Called once before the pass with the shared model (do not modify it)."""
+
+    @abstractmethod
+    def on_forward(
+        self, name: str, module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor
+    ) -> None:
+        """Observe one hooked module. ``forward`` proxies get detached tensors."""
+
+    @abstractmethod
+    def score(self, ctx: ProxyContext, model: nn.Module, logits: torch.Tensor) -> float:
+        """The value, after the pass (and its backward, for ``backward`` proxies)."""
+
+
+class OwnProxy(Proxy):
+    @abstractmethod
+    def score(self, ctx: ProxyContext) -> float: ...
+
+
+# -- registry ------------------------------------------------------------------------------
+_REGISTRY: dict[str, ProxySpec] = {}
+_ENTRY_POINTS_LOADED = False
+ENTRY_POINT_GROUP = "zcbench.proxies"
+
+
+def register_proxy(
+    name: str,
+    *,
+    kind: Kind,
+    higher_is_better: bool = True,
+    needs_labels: bool = False,
+    needs_grad: bool | None = None,
+    dtype: str = "float32",
+    removes_bn: bool = False,
+    cost: str | None = None,
+    paper: str,
+    formula: str,
+    version: int = 1,
+    departures: str = "",
+) -> Callable[[type[Proxy]], type[Proxy]]:
+    """Class decorator registering a proxy; a duplicate name raises ValueError."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown proxy kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"unknown dtype {dtype!r}; expected float32 or float64")
+    grad = kind == "backward" if needs_grad is None else needs_grad
+    cost = cost or {"forward": "forward", "backward": "backward", "own": "heavy"}[kind]
+    if cost not in COSTS:
+        raise ValueError(f"unknown cost {cost!r}; expected one of {', '.join(COSTS)}")
+
+    def decorate(cls: type[Proxy]) -> type[Proxy]:
+        if name in _REGISTRY:
+            raise ValueError(f"a proxy named {name!r} is already registered")
+        base = HookProxy if kind in ("forward", "backward") else OwnProxy
+        if not issubclass(cls, base):
+            raise TypeError(f"proxy {name!r} of kind {kind!r} must subclass {base.__name__}")
+        spec = ProxySpec(name, kind, higher_is_better, needs_labels, grad, dtype, removes_bn,
+                         cost, paper, formula, version, departures, factory=cls)  # fmt: skip
+        cls.spec = spec
+        _REGISTRY[name] = spec
+        return cls
+
+    return decorate
+
+
+def unregister_proxy(name: str) -> None:
+    """Remove a proxy (for tests and plugins that replace their own)."""
+    _REGISTRY.pop(name, None)
+
+
+def _load_entry_points() -> None:
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()  # importing the module registers its proxies
+        except Exception as exc:  # a broken plugin must not break the suite
+            log.warning("could not load proxy plugin %s: %s", ep.name, exc)
+
+
+def get_proxy(name: str) -> ProxySpec:
+    _load_entry_points()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownNameError(
+            f"unknown proxy {name!r}; expected one of: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def list_proxies(pattern: str = "*") -> list[str]:
+    """Registered names matching a shell-style pattern (``syn*``), sorted."""
+    _load_entry_points()
+    return sorted(n for n in _REGISTRY if fnmatch.fnmatchcase(n, pattern))
+
+
+def resolve_proxies(text: str) -> list[ProxySpec]:
+    """``all`` or a comma-separated list of names / patterns, in a stable order."""
+    _load_entry_points()
+    names: list[str] = []
+    for item in (t.strip() for t in str(text).split(",")):
+        if not item:
+            continue
+        if item == "all":
+            names.extend(sorted(_REGISTRY))
+        elif any(c in item for c in "*?["):
+            matched = list_proxies(item)
+            if not matched:
+                raise UnknownNameError(f"no proxy matches {item!r}; see 'zcbench proxies'")
+            names.extend(matched)
+        else:
+            names.append(get_proxy(item).name)
+    if not names:
+        raise UnknownNameError("no proxies selected; expected 'all' or names like synflow,naswot")
+    return [_REGISTRY[n] for n in dict.fromkeys(names)]

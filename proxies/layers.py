@@ -1,0 +1,35 @@
+"""Shared helpers for proxies: which layers count, and per-layer reductions.
+
+Most zero-cost proxies are sums over the "weight layers" of a network, which the reference
+implementations (Abdelfattah et al.'s zero-cost-nas, NASLib) define as every ``Conv2d`` and
+``Linear``; we follow that everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import nn
+
+WEIGHT_LAYERS: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.Linear)
+
+
+def weight_layers(model: nn.Module) -> Iterator[nn.Module]:
+    for m in model.modules():
+        if isinstance(m, WEIGHT_LAYERS):
+            yield m
+
+
+def sum_over_layers(model: nn.Module, fn: Callable[[nn.Module], torch.Tensor]) -> float:
+    """``sum(fn(layer).sum() for each Conv2d / Linear)`` as a Python float (float64 sum)."""
+    total = torch.zeros((), dtype=torch.float64)
+    for layer in weight_layers(model):
+        total = total + fn(layer).detach().double().sum().cpu()
+    return float(total)
+
+
+def grad_or_zero(layer: nn.Module) -> torch.Tensor:
+    """A layer's weight gradient, or zeros where no gradient reached it (e.g. dead edges)."""
+    g = layer.weight.grad
+    return torch.zeros_like(layer.weight) if g is None else g

@@ -1,0 +1,38 @@
+"""naswot (Mellor et al., "Neural Architecture Search without Training", ICML 2021).
+
+Formula: log|K_H| with K_H[i, j] = N_A - d_H(c_i, c_j), where c_i is the binary code of image
+i (which ReLU inputs are positive, over every ReLU of the network) and N_A the code length.
+As the authors' final code: for each ReLU, with x = 1[input > 0] flattened per image,
+K += x x^T + (1 - x)(1 - x)^T; the score is ``slogdet(K)[1]``. The model is in train mode
+(batch statistics), as in their scoring script. Computed in float64.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from zcbench.proxies.base import HookProxy, ProxyContext, ProxyFailure, register_proxy
+
+
+@register_proxy(
+    "naswot",
+    kind="forward",
+    paper="Mellor et al., Neural Architecture Search without Training, ICML 2021",
+    formula="log|K_H|, K_H = sum over ReLUs of c c^T + (1-c)(1-c)^T, c = 1[pre-activation > 0]",
+)
+class NASWOT(HookProxy):
+    module_types = (nn.ReLU,)
+
+    def start(self, ctx: ProxyContext, model: nn.Module) -> None:
+        n = ctx.batch.inputs.shape[0]
+        self.kernel = torch.zeros(n, n, dtype=torch.float64)
+
+    def on_forward(self, name, module, inputs, output) -> None:
+        x = (inputs[0].reshape(inputs[0].shape[0], -1) > 0).to(torch.float64)
+        self.kernel += (x @ x.T + (1 - x) @ (1 - x).T).cpu()
+
+    def score(self, ctx: ProxyContext, model: nn.Module, logits: torch.Tensor) -> float:
+        sign, logdet = torch.linalg.slogdet(self.kernel)
+        if sign <= 0:
+            raise ProxyFailure(f"K_H is singular or not positive definite (sign {float(sign)})")
+        return float(logdet)

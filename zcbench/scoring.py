@@ -1,0 +1,242 @@
+"""The scoring engine: one minibatch, one seeded model per architecture, every proxy.
+
+Policy, for all proxies alike:
+
+* the batch is drawn once per (dataset, seed, batch size); the model is built once per
+  architecture and initialised under a seed derived from (architecture, seed) inside a forked
+  RNG, so a rerun gives identical values and scoring does not disturb the caller's RNG;
+* **fused** (default): every ``forward`` / ``backward`` proxy observes one shared pass (one per
+  dtype): a forward in train mode, plus one labelled backward when any ``backward`` proxy is
+  asked for; ``own`` proxies each run alone on private copies. **Unfused**: the same code with
+  one proxy per pass, for comparison;
+* failures are data: an error from :data:`RECOVERABLE` (out of memory, linear algebra,
+  :class:`~zcbench.proxies.base.ProxyFailure`, ...) is recorded with its reason; NaN / Inf
+  values are recorded as such (value None), never turned into 0; anything else propagates;
+* hooks are always removed; each result carries its own seconds (a shared pass is split evenly
+  over the proxies it served).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from zcbench.proxies.base import (
+    HookProxy,
+    OwnProxy,
+    ProxyContext,
+    ProxyFailure,
+    ProxySpec,
+    derive_seed,
+)
+from zcbench.spaces.base import SearchSpace
+from zcbench.types import Arch, Batch
+
+#: errors that become a recorded failure instead of stopping the run
+RECOVERABLE: tuple[type[BaseException], ...] = (
+    ProxyFailure,
+    torch.OutOfMemoryError,
+    torch.linalg.LinAlgError,
+    FloatingPointError,
+    ZeroDivisionError,
+)
+
+STATUSES = ("ok", "nan", "inf", "error", "oom", "skipped")
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass(frozen=True)
+class ProxyResult:
+    proxy: str
+    arch: Arch
+    value: float | None
+    seconds: float
+    status: str = "ok"
+    error: str = ""
+
+
+def _classify(exc: BaseException) -> tuple[str, str]:
+    text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
+    if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
+        return "oom", text
+    return "error", text
+
+
+def _is_oom(exc: BaseException) -> bool:
+    msg = str(exc).lower()
+    return "out of memory" in msg or "can't allocate memory" in msg
+
+
+def _result(spec: ProxySpec, arch: Arch, value: object, seconds: float) -> ProxyResult:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"proxy {spec.name!r} returned {type(value).__name__}, not a number"
+        ) from exc
+    if math.isnan(v):
+        return ProxyResult(spec.name, arch, None, seconds, "nan", "value is NaN")
+    if math.isinf(v):
+        return ProxyResult(spec.name, arch, None, seconds, "inf", f"value is {v}")
+    return ProxyResult(spec.name, arch, v, seconds)
+
+
+def _failure(spec: ProxySpec, arch: Arch, exc: BaseException, seconds: float) -> ProxyResult:
+    status, text = _classify(exc)
+    return ProxyResult(spec.name, arch, None, seconds, status, text)
+
+
+def build_context(
+    space: SearchSpace,
+    arch: Arch,
+    batch: Batch,
+    num_classes: int,
+    seed: int,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> ProxyContext:
+    """Build and initialise the model for ``arch`` under a seed derived from (arch, seed)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derive_seed(arch.key, seed, "init"))
+        model = space.build(arch, num_classes)
+    return ProxyContext(arch, model, batch, num_classes, seed, device, dtype)
+
+
+def _hook(
+    proxy: HookProxy,
+    live: bool,
+    errors: dict[int, BaseException],
+    name: str,
+    module: nn.Module,
+    inputs: tuple,
+    output: torch.Tensor,
+) -> None:
+    if id(proxy) in errors:
+        return
+    if not live:
+        inputs = tuple(x.detach() if isinstance(x, torch.Tensor) else x for x in inputs)
+        output = output.detach()
+    try:
+        proxy.on_forward(name, module, inputs, output)
+    except RECOVERABLE as exc:
+        errors[id(proxy)] = exc
+
+
+def _shared_pass(ctx: ProxyContext, specs: Sequence[ProxySpec]) -> list[ProxyResult]:
+    """One pass (forward, plus a labelled backward if a backward proxy takes part)."""
+    arch = ctx.arch
+    start = time.perf_counter()
+    dtype = _DTYPES[specs[0].dtype]
+    proxies = [(s, s.create()) for s in specs]
+    errors: dict[int, BaseException] = {}
+    need_backward = any(s.kind == "backward" for s in specs)
+    handles = []
+    logits = None
+    try:
+        model = ctx.fresh_model(dtype=dtype)
+        for _, proxy in proxies:
+            try:
+                proxy.start(ctx, model)
+            except RECOVERABLE as exc:
+                errors[id(proxy)] = exc
+        for name, module in model.named_modules():
+            for spec, proxy in proxies:
+                if isinstance(module, proxy.module_types):
+                    live = spec.kind == "backward"
+                    handles.append(module.register_forward_hook(
+                        partial(_hook, proxy, live, errors, name)))  # fmt: skip
+        with torch.set_grad_enabled(need_backward):
+            logits = model(ctx.inputs(dtype))
+            if need_backward:
+                F.cross_entropy(logits, ctx.targets).backward()
+    except RECOVERABLE as exc:
+        pass_error: BaseException | None = exc
+    except RuntimeError as exc:
+        if not _is_oom(exc):
+            raise
+        pass_error = exc
+    else:
+        pass_error = None
+    finally:
+        for h in handles:
+            h.remove()
+    pass_seconds = (time.perf_counter() - start) / len(specs)
+    results = []
+    for spec, proxy in proxies:
+        if pass_error is not None:
+            results.append(_failure(spec, arch, pass_error, pass_seconds))
+            continue
+        if id(proxy) in errors:
+            results.append(_failure(spec, arch, errors[id(proxy)], pass_seconds))
+            continue
+        t0 = time.perf_counter()
+        try:
+            value = proxy.score(ctx, model, logits.detach())
+        except RECOVERABLE as exc:
+            results.append(_failure(spec, arch, exc, pass_seconds + time.perf_counter() - t0))
+            continue
+        results.append(_result(spec, arch, value, pass_seconds + time.perf_counter() - t0))
+    return results
+
+
+def _own(ctx: ProxyContext, spec: ProxySpec) -> ProxyResult:
+    start = time.perf_counter()
+    proxy = spec.create()
+    assert isinstance(proxy, OwnProxy)
+    try:
+        value = proxy.score(ctx)
+    except RECOVERABLE as exc:
+        return _failure(spec, ctx.arch, exc, time.perf_counter() - start)
+    except RuntimeError as exc:
+        if not _is_oom(exc):
+            raise
+        return _failure(spec, ctx.arch, exc, time.perf_counter() - start)
+    return _result(spec, ctx.arch, value, time.perf_counter() - start)
+
+
+def score_context(
+    ctx: ProxyContext, specs: Sequence[ProxySpec], *, fused: bool = True
+) -> list[ProxyResult]:
+    """Score one architecture with every spec; results come back in the order of ``specs``."""
+    out: dict[str, ProxyResult] = {}
+    hook_groups: dict[str, list[ProxySpec]] = defaultdict(list)
+    for spec in specs:
+        if spec.needs_labels and not ctx.has_labels:
+            out[spec.name] = ProxyResult(spec.name, ctx.arch, None, 0.0, "skipped",
+                                         "needs labels; the batch has none")  # fmt: skip
+        elif spec.kind == "own":
+            out[spec.name] = _own(ctx, spec)
+        else:
+            hook_groups[spec.dtype].append(spec)
+    for group in hook_groups.values():
+        passes = [group] if fused else [[s] for s in group]
+        for members in passes:
+            for r in _shared_pass(ctx, members):
+                out[r.proxy] = r
+    return [out[s.name] for s in specs]
+
+
+def score_arch(
+    space: SearchSpace,
+    arch: Arch,
+    batch: Batch,
+    specs: Sequence[ProxySpec],
+    *,
+    num_classes: int,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    fused: bool = True,
+) -> list[ProxyResult]:
+    ctx = build_context(space, arch, batch, num_classes, seed, device)
+    return score_context(ctx, specs, fused=fused)
+
+
+ProgressCallback = Callable[[Arch, list[ProxyResult]], None]
