@@ -115,6 +115,119 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_proxies(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from zcbench.proxies import get_proxy, list_proxies
+
+    names = list_proxies(args.pattern)
+    if not names:
+        raise ZCBenchError(f"no proxy matches {args.pattern!r}")
+    rows = [get_proxy(n).as_row() for n in names]
+    frame = pd.DataFrame(rows)
+    if args.verbose:
+        for row in rows:
+            print(f"{row['proxy']} ({'higher' if row['higher_is_better'] else 'lower'} is better)")
+            for key in (
+                "kind",
+                "cost",
+                "needs_labels",
+                "dtype",
+                "removes_bn",
+                "version",
+                "paper",
+                "formula",
+                "departures",
+            ):
+                if row[key] not in ("", None):
+                    print(f"  {key}: {row[key]}")
+        return 0
+    frame["direction"] = frame.pop("higher_is_better").map({True: "higher", False: "lower"})
+    cols = ["proxy", "direction", "kind", "cost", "needs_labels", "dtype", "removes_bn", "paper"]
+    print(frame[cols].to_string(index=False, max_colwidth=70))
+    return 0
+
+
+def _selection(space, args: argparse.Namespace) -> list:
+    from zcbench.selection import parse_selection, sample_indices
+
+    if args.archs:
+        return parse_selection(space, args.archs)
+    if args.sample:
+        return sample_indices(space, args.sample, args.sample_seed)
+    if args.all:
+        return list(space)
+    raise ZCBenchError("no architectures selected; expected --archs SEL, --sample N or --all")
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    import torch
+
+    from zcbench.datasets import dataset_info
+    from zcbench.proxies import resolve_proxies
+    from zcbench.runner import run_scoring
+    from zcbench.spaces import get_space
+    from zcbench.store import ResultStore
+
+    space = get_space(args.space, args.data)
+    info = dataset_info(args.dataset)
+    specs = resolve_proxies(args.proxies)
+    archs = _selection(space, args)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ZCBenchError(f"device {args.device!r} requested but CUDA is not available")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(
+        f"scoring {len(archs):,} {space.name} architectures on {info.name} with "
+        f"{len(specs)} proxies ({', '.join(s.name for s in specs)}); batch {args.batch_size}, "
+        f"seed {args.seed}, {args.device}, {'unfused' if args.unfused else 'fused'} "
+        f"-> {args.store}"
+    )
+    with ResultStore(args.store) as store:
+        summary = run_scoring(
+            space,
+            info.name,
+            archs,
+            specs,
+            store,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            sampling=args.sampling,
+            device=args.device,
+            dtype=args.dtype,
+            fused=not args.unfused,
+            labels=not args.no_labels,
+            retry_failed=args.retry_failed,
+            data_dir=args.data,
+            progress=not args.quiet,
+        )
+    rate = summary.scored / summary.seconds if summary.seconds else 0.0
+    print(
+        f"scored {summary.scored:,} architectures in {summary.seconds:.1f} s ({rate:.2f} arch/s); "
+        f"{summary.skipped:,} already in the store"
+    )
+    table = summary.table()
+    if len(table):
+        print(table.to_string(index=False))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from zcbench.store import ResultStore
+
+    if not Path(args.store).is_file():
+        raise ZCBenchError(f"no results store at {args.store}; run 'zcbench score' first")
+    with ResultStore(args.store) as store:
+        frame = store.export(args.out)
+    print(
+        f"wrote {len(frame):,} rows ({frame.proxy.nunique()} proxies, "
+        f"{frame['index'].nunique():,} architectures) to {args.out}"
+    )
+    return 0
+
+
 # -- parser ----------------------------------------------------------------------------------
 def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument(
@@ -173,6 +286,53 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes for large selections (default: CPU count, at most 8)",
     )
     p.set_defaults(func=cmd_info)
+
+    p = command("proxies", "list the registered zero-cost proxies with their metadata")
+    p.add_argument("pattern", nargs="?", default="*", help="shell-style filter, e.g. 'syn*'")
+    p.add_argument("-v", "--verbose", action="store_true", help="paper, formula and departures")
+    p.set_defaults(func=cmd_proxies)
+
+    p = command("score", "score architectures with zero-cost proxies into a results store")
+    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or ImageNet16-120")
+    p.add_argument("--proxies", default="all", help="'all' or names/patterns: synflow,naswot,syn*")
+    sel = p.add_mutually_exclusive_group()
+    sel.add_argument("--archs", metavar="SEL", help="indexes, ranges and/or strings: '0-99,1462'")
+    sel.add_argument("--sample", type=int, metavar="N", help="N architectures drawn at random")
+    sel.add_argument("--all", action="store_true", help="every architecture of the space")
+    p.add_argument("--sample-seed", type=int, default=0, help="seed of --sample (default: 0)")
+    p.add_argument("--seed", type=int, default=0, help="minibatch and init seed (default: 0)")
+    p.add_argument("--batch-size", type=int, default=64, help="minibatch size (default: 64)")
+    p.add_argument(
+        "--sampling",
+        default="random",
+        choices=["random", "balanced"],
+        help="how the minibatch is drawn (default: random)",
+    )
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
+    p.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "float64"],
+        help="precision of proxies that do not fix their own (default: float32)",
+    )
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
+    p.add_argument("--unfused", action="store_true", help="one pass per proxy (for comparison)")
+    p.add_argument(
+        "--no-labels",
+        action="store_true",
+        help="score without labels (label-free proxies only; others are 'skipped')",
+    )
+    p.add_argument("--retry-failed", action="store_true", help="rescore stored failures")
+    p.add_argument(
+        "--store", default="results.db", help="SQLite results file (default: results.db)"
+    )
+    p.set_defaults(func=cmd_score)
+
+    p = command("export", "export a results store in the long format (CSV or Parquet)")
+    p.add_argument("--store", default="results.db", help="SQLite results file")
+    p.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
+    p.set_defaults(func=cmd_export)
 
     p = command("bench", "run the main job and write its report (see README)")
     p.add_argument("--out", default="reports/bench", metavar="DIR", help="report directory")

@@ -65,7 +65,7 @@ class ProxyResult:
 
 def _classify(exc: BaseException) -> tuple[str, str]:
     text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
-    if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
+    if isinstance(exc, torch.OutOfMemoryError) or _is_oom(exc):
         return "oom", text
     return "error", text
 

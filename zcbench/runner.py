@@ -1,0 +1,133 @@
+"""Score many architectures into a store: resume, progress, summary (``zcbench score``)."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy
+import torch
+from tqdm.auto import tqdm
+
+from zcbench import __version__
+from zcbench.data import minibatch
+from zcbench.datasets import dataset_info
+from zcbench.proxies.base import ProxySpec
+from zcbench.scoring import build_context, score_context
+from zcbench.spaces.base import SearchSpace
+from zcbench.store import ResultStore
+from zcbench.types import Arch
+
+log = logging.getLogger(__name__)
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def package_versions() -> dict[str, str]:
+    return {
+        "zcbench": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "python": platform.python_version(),
+    }
+
+
+@dataclass
+class RunSummary:
+    archs: int = 0
+    scored: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    status: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    proxy_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def table(self) -> pd.DataFrame:
+        rows = []
+        for proxy, counts in sorted(self.status.items()):
+            n = sum(counts.values())
+            rows.append(
+                {
+                    "proxy": proxy,
+                    "scored": n,
+                    "ok": counts.get("ok", 0),
+                    "failed": n - counts.get("ok", 0),
+                    "failures": ", ".join(
+                        f"{k} {v}" for k, v in sorted(counts.items()) if k != "ok"
+                    ),
+                    "s/arch": round(self.proxy_seconds[proxy] / n, 4) if n else None,
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def run_scoring(
+    space: SearchSpace,
+    dataset: str,
+    archs: Sequence[Arch],
+    specs: Sequence[ProxySpec],
+    store: ResultStore,
+    *,
+    seed: int = 0,
+    batch_size: int = 64,
+    sampling: str = "random",
+    device: str = "cpu",
+    dtype: str = "float32",
+    fused: bool = True,
+    labels: bool = True,
+    retry_failed: bool = False,
+    data_dir: str | None = None,
+    progress: bool = True,
+) -> RunSummary:
+    """Score ``archs`` with ``specs`` on one minibatch, skipping what the store already has."""
+    info = dataset_info(dataset)
+    batch = minibatch(info.name, batch_size, seed, sampling=sampling, data_dir=data_dir)
+    if not labels:
+        batch = batch.without_labels()
+    versions = {s.name: s.version for s in specs}
+    config = dict(
+        space=space.name, dataset=info.name, seed=seed, batch_size=batch_size, sampling=sampling
+    )
+    done = store.done(**config, versions=versions, include_failures=not retry_failed)
+    summary = RunSummary(archs=len(archs))
+    packages = package_versions()
+    start = time.perf_counter()
+    bar = tqdm(
+        archs,
+        desc=f"score {space.name}/{info.name}",
+        unit="arch",
+        disable=not progress,
+        smoothing=0.1,
+    )
+    for arch in bar:
+        index = space.index(arch)
+        todo = [s for s in specs if (index, s.name) not in done]
+        if not todo:
+            summary.skipped += 1
+            continue
+        ctx = build_context(space, arch, batch, info.num_classes, seed, device, _DTYPES[dtype])
+        results = score_context(ctx, todo, fused=fused)
+        store.write(
+            results,
+            arch_index=index,
+            arch=space.to_str(arch),
+            versions=versions,
+            dtype=dtype,
+            device=str(device),
+            fused=fused,
+            packages=packages,
+            **config,
+        )
+        summary.scored += 1
+        for r in results:
+            summary.status[r.proxy][r.status] += 1
+            summary.proxy_seconds[r.proxy] += r.seconds
+        del ctx, results
+    summary.seconds = time.perf_counter() - start
+    return summary
