@@ -1,0 +1,170 @@
+"""Results store: resume, concurrent writers, export, bad files; the score/export CLI."""
+
+import sqlite3
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from zcbench.proxies import resolve_proxies
+
+from zcbench.cli import main
+from zcbench.errors import DataError, ZCBenchError
+from zcbench.runner import run_scoring
+from zcbench.store import EXPORT_COLUMNS, ResultStore
+
+pytestmark = pytest.mark.data
+CHEAP = "params,l2_norm,flops"
+
+
+def test_run_writes_resumes_and_exports(nb201, tmp_path):
+    specs = resolve_proxies(CHEAP)
+    archs = [nb201.from_index(i) for i in (0, 1, 1651)]
+    with ResultStore(tmp_path / "r.db") as store:
+        first = run_scoring(nb201, "cifar10", archs[:2], specs, store, batch_size=8, progress=False)
+        assert (first.scored, first.skipped) == (2, 0)
+        again = run_scoring(nb201, "cifar10", archs, specs, store, batch_size=8, progress=False)
+        assert (again.scored, again.skipped) == (1, 2)  # only the new architecture is scored
+        other = run_scoring(
+            nb201, "cifar10", archs[:1], specs, store, batch_size=16, progress=False
+        )
+        assert other.scored == 1  # another batch size is another configuration
+        assert len(store) == 3 * 3 + 3
+        frame = store.export(tmp_path / "s.csv")
+    assert list(frame.columns) == EXPORT_COLUMNS
+    csv = pd.read_csv(tmp_path / "s.csv")
+    assert len(csv) == 12 and set(csv.proxy) == {"params", "l2_norm", "flops"}
+    row = csv[(csv["index"] == 0) & (csv.proxy == "params") & (csv.batch_size == 8)].iloc[0]
+    assert row.value == pytest.approx(0.129306) and row.status == "ok"
+    assert row.arch == nb201.to_str(archs[0])
+
+
+def test_failures_are_stored_and_retried_on_request(nb201, tmp_path):
+    specs = resolve_proxies("naswot")
+    none_cell = [nb201.from_index(1651)]  # all-none: K_H singular
+    with ResultStore(tmp_path / "r.db") as store:
+        run_scoring(nb201, "cifar10", none_cell, specs, store, batch_size=8, progress=False)
+        frame = store.frame()
+        assert frame.status.tolist() == ["error"] and frame.value.isna().all()
+        assert "singular" in frame.error.iloc[0]
+        skip = run_scoring(nb201, "cifar10", none_cell, specs, store, batch_size=8, progress=False)
+        assert skip.skipped == 1
+        retry = run_scoring(
+            nb201,
+            "cifar10",
+            none_cell,
+            specs,
+            store,
+            batch_size=8,
+            retry_failed=True,
+            progress=False,
+        )
+        assert retry.scored == 1 and len(store) == 1
+
+
+def test_concurrent_writers(tmp_path):
+    db = tmp_path / "shared.db"
+    cmd = [
+        sys.executable,
+        "-m",
+        "zcbench.cli",
+        "-q",
+        "score",
+        "--proxies",
+        CHEAP,
+        "--batch-size",
+        "8",
+        "--store",
+        str(db),
+        "--archs",
+    ]
+    procs = [
+        subprocess.Popen(cmd + [sel], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for sel in ("0-11", "6-17")
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()
+    with ResultStore(db) as store:
+        frame = store.frame()
+    assert len(frame) == 18 * 3  # each (arch, proxy) once, whoever wrote it
+    assert frame.groupby(["arch_index", "proxy"]).size().max() == 1
+
+
+def test_bad_store_files(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(DataError, match="corrupt results store"):
+        ResultStore(junk)
+    with pytest.raises(ZCBenchError, match="folder .* does not exist"):
+        ResultStore(tmp_path / "missing" / "r.db")
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '0')")
+    with pytest.raises(DataError, match="schema 0"):
+        ResultStore(old)
+    with ResultStore(tmp_path / "ok.db") as store, pytest.raises(ZCBenchError, match=".json"):
+        store.export(tmp_path / "out.json")
+
+
+def test_parquet_export(nb201, tmp_path):
+    pytest.importorskip("pyarrow")
+    with ResultStore(tmp_path / "r.db") as store:
+        run_scoring(
+            nb201,
+            "cifar10",
+            [nb201.from_index(0)],
+            resolve_proxies("params"),
+            store,
+            batch_size=4,
+            progress=False,
+        )
+        store.export(tmp_path / "s.parquet")
+    assert pd.read_parquet(tmp_path / "s.parquet").value.tolist() == [pytest.approx(0.129306)]
+
+
+def test_score_and_export_cli(capsys, tmp_path):
+    db, out = tmp_path / "r.db", tmp_path / "scores.csv"
+    code = main(
+        [
+            "score",
+            "--space",
+            "nb201",
+            "--dataset",
+            "cifar100",
+            "--proxies",
+            "params,l2*",
+            "--archs",
+            "0-2,1462",
+            "--batch-size",
+            "8",
+            "--store",
+            str(db),
+            "-q",
+        ]
+    )
+    out_text = capsys.readouterr().out
+    assert code == 0 and "scored 4 architectures" in out_text and "l2_norm" in out_text
+    assert main(["export", "--store", str(db), "--out", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert sorted(frame["index"].unique()) == [0, 1, 2, 1462]
+    assert set(frame.dataset) == {"cifar100"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["score", "--proxies", "nope", "--archs", "0"], "unknown proxy 'nope'"),
+        (["score", "--archs", "0", "--batch-size", "99999"], "batch size 99999"),
+        (["score", "--proxies", "params"], "no architectures selected"),
+        (["score", "--archs", "0", "--device", "cuda:7"], "CUDA is not available"),
+        (["export", "--store", "/nonexistent.db", "--out", "x.csv"], "no results store"),
+    ],
+)
+def test_score_errors_are_one_line(capsys, tmp_path, args, message):
+    if args[0] == "score":
+        args = args + ["--store", str(tmp_path / "r.db"), "-q"]
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
