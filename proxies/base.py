@@ -31,7 +31,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar
 
 import torch
 from torch import nn
@@ -41,6 +41,7 @@ from zcbench.types import Arch, Batch
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Kind = Literal["forward", "backward", "own"]
 KINDS: tuple[str, ...] = ("forward", "backward", "own")
 COSTS: tuple[str, ...] = ("free", "forward", "backward", "heavy")
@@ -119,6 +120,28 @@ class ProxyContext:
         self.device = torch.device(device)
         self.dtype = dtype
         self._inputs: dict[torch.dtype, torch.Tensor] = {}
+        self._shared: dict[str, object] = {}
+
+    def fork(self) -> ProxyContext:
+        """The same model and batch with nothing computed yet (one-proxy-at-a-time scoring)."""
+        return ProxyContext(
+            self.arch,
+            self._pristine,
+            self.batch,
+            self.num_classes,
+            self.seed,
+            self.device,
+            self.dtype,
+        )
+
+    def shared(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per context. Fused scoring gives all proxies of an architecture
+        one context, so proxies that need the same intermediate (say the input Jacobian of the
+        initialised model) compute it once; unfused scoring gives each proxy its own. The key
+        names the intermediate, never a proxy, and the value must not be mutated."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]  # type: ignore[return-value]
 
     # -- data ----------------------------------------------------------------------------
     def inputs(self, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -238,8 +261,21 @@ def register_proxy(
         base = HookProxy if kind in ("forward", "backward") else OwnProxy
         if not issubclass(cls, base):
             raise TypeError(f"proxy {name!r} of kind {kind!r} must subclass {base.__name__}")
-        spec = ProxySpec(name, kind, higher_is_better, needs_labels, grad, dtype, removes_bn,
-                         cost, paper, formula, version, departures, factory=cls)  # fmt: skip
+        spec = ProxySpec(
+            name,
+            kind,
+            higher_is_better,
+            needs_labels,
+            grad,
+            dtype,
+            removes_bn,
+            cost,
+            paper,
+            formula,
+            version,
+            departures,
+            factory=cls,
+        )
         cls.spec = spec
         _REGISTRY[name] = spec
         return cls

@@ -19,7 +19,7 @@ from zcbench import __version__
 from zcbench.data import minibatch
 from zcbench.datasets import dataset_info
 from zcbench.proxies.base import ProxySpec
-from zcbench.scoring import build_context, score_context
+from zcbench.scoring import score_arch
 from zcbench.spaces.base import SearchSpace
 from zcbench.store import ResultStore
 from zcbench.types import Arch
@@ -111,8 +111,17 @@ def run_scoring(
         if not todo:
             summary.skipped += 1
             continue
-        ctx = build_context(space, arch, batch, info.num_classes, seed, device, _DTYPES[dtype])
-        results = score_context(ctx, todo, fused=fused)
+        results = score_arch(
+            space,
+            arch,
+            batch,
+            todo,
+            num_classes=info.num_classes,
+            seed=seed,
+            device=device,
+            dtype=_DTYPES[dtype],
+            fused=fused,
+        )
         store.write(
             results,
             arch_index=index,
@@ -128,6 +137,6 @@ def run_scoring(
         for r in results:
             summary.status[r.proxy][r.status] += 1
             summary.proxy_seconds[r.proxy] += r.seconds
-        del ctx, results
+        del results
     summary.seconds = time.perf_counter() - start
     return summary

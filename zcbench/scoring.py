@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -151,8 +151,9 @@ def _shared_pass(ctx: ProxyContext, specs: Sequence[ProxySpec]) -> list[ProxyRes
             for spec, proxy in proxies:
                 if isinstance(module, proxy.module_types):
                     live = spec.kind == "backward"
-                    handles.append(module.register_forward_hook(
-                        partial(_hook, proxy, live, errors, name)))  # fmt: skip
+                    handles.append(
+                        module.register_forward_hook(partial(_hook, proxy, live, errors, name))
+                    )
         with torch.set_grad_enabled(need_backward):
             logits = model(ctx.inputs(dtype))
             if need_backward:
@@ -205,22 +206,28 @@ def _own(ctx: ProxyContext, spec: ProxySpec) -> ProxyResult:
 def score_context(
     ctx: ProxyContext, specs: Sequence[ProxySpec], *, fused: bool = True
 ) -> list[ProxyResult]:
-    """Score one architecture with every spec; results come back in the order of ``specs``."""
+    """Score one architecture with every spec; results come back in the order of ``specs``.
+
+    Fused: hook proxies share one pass per dtype and every proxy shares ``ctx``'s cache of
+    intermediates. Unfused: each proxy runs alone on its own fork of the context.
+    """
     out: dict[str, ProxyResult] = {}
     hook_groups: dict[str, list[ProxySpec]] = defaultdict(list)
     for spec in specs:
+        own_ctx = ctx if fused else ctx.fork()
         if spec.needs_labels and not ctx.has_labels:
-            out[spec.name] = ProxyResult(spec.name, ctx.arch, None, 0.0, "skipped",
-                                         "needs labels; the batch has none")  # fmt: skip
+            out[spec.name] = ProxyResult(
+                spec.name, ctx.arch, None, 0.0, "skipped", "needs labels; the batch has none"
+            )
         elif spec.kind == "own":
-            out[spec.name] = _own(ctx, spec)
-        else:
+            out[spec.name] = _own(own_ctx, spec)
+        elif fused:
             hook_groups[spec.dtype].append(spec)
+        else:
+            (out[spec.name],) = _shared_pass(own_ctx, [spec])
     for group in hook_groups.values():
-        passes = [group] if fused else [[s] for s in group]
-        for members in passes:
-            for r in _shared_pass(ctx, members):
-                out[r.proxy] = r
+        for r in _shared_pass(ctx, group):
+            out[r.proxy] = r
     return [out[s.name] for s in specs]
 
 
@@ -233,10 +240,15 @@ def score_arch(
     num_classes: int,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
     fused: bool = True,
 ) -> list[ProxyResult]:
-    ctx = build_context(space, arch, batch, num_classes, seed, device)
-    return score_context(ctx, specs, fused=fused)
+    """Score ``arch``. Unfused, each proxy gets its own freshly built model and context, as
+    running the proxies one by one with separate tools would."""
 
+    def context() -> ProxyContext:
+        return build_context(space, arch, batch, num_classes, seed, device, dtype)
 
-ProgressCallback = Callable[[Arch, list[ProxyResult]], None]
+    if fused:
+        return score_context(context(), specs)
+    return [score_context(context(), [s], fused=False)[0] for s in specs]
