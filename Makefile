@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-slow test-all bench foundation-report lint format clean
+.PHONY: venv test test-slow test-all bench perf perf-memory foundation-report lint format clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,14 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/zcbench bench --out reports/bench
+
+# fused vs unfused seconds/arch, GFLOP/s against a large matmul (a few minutes on 2 cores)
+perf: $(STAMP)
+	$(VENV)/bin/zcbench perf --archs 10 --out reports/perf
+
+# resident-memory growth while scoring 1,000 architectures in one process (long)
+perf-memory: $(STAMP)
+	$(VENV)/bin/zcbench perf --archs 5 --memory 1000 --out reports/perf-memory
 
 # every NB201 architecture's params/FLOPs checked against the table (about 8 min on 2 cores)
 foundation-report: $(STAMP)

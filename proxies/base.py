@@ -145,6 +145,8 @@ class ProxyContext:
 
     # -- data ----------------------------------------------------------------------------
     def inputs(self, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """The batch's images on the device (cached and shared: clone before modifying, e.g.
+        before ``requires_grad_()``)."""
         dtype = dtype or self.dtype
         if dtype not in self._inputs:
             self._inputs[dtype] = self.batch.inputs.to(self.device, dtype)

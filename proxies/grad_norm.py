@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
 from zcbench.proxies.base import HookProxy, ProxyContext, register_proxy
 from zcbench.proxies.layers import grad_or_zero, sum_over_layers
 

@@ -10,9 +10,8 @@ Not proxies in the zero-cost sense but the baselines every proxy must beat on NA
 
 from __future__ import annotations
 
-from zcbench.proxies.base import OwnProxy, ProxyContext, register_proxy
-
 from zcbench.flops import count_flops, count_params
+from zcbench.proxies.base import OwnProxy, ProxyContext, register_proxy
 
 
 @register_proxy(

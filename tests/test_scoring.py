@@ -5,6 +5,9 @@ import math
 import pytest
 import torch
 from torch import nn
+
+from zcbench.data import minibatch
+from zcbench.errors import UnknownNameError
 from zcbench.proxies import get_proxy, list_proxies, resolve_proxies
 from zcbench.proxies.base import (
     HookProxy,
@@ -14,9 +17,6 @@ from zcbench.proxies.base import (
     register_proxy,
     unregister_proxy,
 )
-
-from zcbench.data import minibatch
-from zcbench.errors import UnknownNameError
 from zcbench.scoring import build_context, score_arch, score_context
 from zcbench.types import Arch
 

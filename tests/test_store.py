@@ -6,10 +6,10 @@ import sys
 
 import pandas as pd
 import pytest
-from zcbench.proxies import resolve_proxies
 
 from zcbench.cli import main
 from zcbench.errors import DataError, ZCBenchError
+from zcbench.proxies import resolve_proxies
 from zcbench.runner import run_scoring
 from zcbench.store import EXPORT_COLUMNS, ResultStore
 

@@ -228,6 +228,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_perf(args: argparse.Namespace) -> int:
+    from zcbench.perf import matmul_gflops, memory_growth, panel_timing, write_perf_report
+
+    print(
+        f"zcbench perf: {args.archs} architectures, proxies {args.proxies}, "
+        f"{'memory over ' + str(args.memory) + ' archs, ' if args.memory else ''}-> {args.out}"
+    )
+    peak = matmul_gflops()
+    timing = panel_timing(
+        n_archs=args.archs,
+        proxies=args.proxies,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+    )
+    memory = None
+    if args.memory:
+        memory = memory_growth(
+            args.memory,
+            proxies=args.memory_proxies or args.proxies,
+            batch_size=args.batch_size,
+            progress=not args.quiet,
+        )
+    out = write_perf_report(args.out, timing, peak, memory, warmup=20)
+    print((out / "perf.md").read_text())
+    return 0
+
+
 # -- parser ----------------------------------------------------------------------------------
 def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument(
@@ -333,6 +360,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", default="results.db", help="SQLite results file")
     p.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
     p.set_defaults(func=cmd_export)
+
+    p = command("perf", "time the proxy panel fused vs unfused, GFLOP/s, memory growth")
+    p.add_argument("--archs", type=int, default=10, help="architectures timed (default: 10)")
+    p.add_argument("--proxies", default="all", help="proxies to time (default: all)")
+    p.add_argument("--batch-size", type=int, default=64, help="minibatch size (default: 64)")
+    p.add_argument(
+        "--memory",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also score N architectures in one process and track RSS",
+    )
+    p.add_argument(
+        "--memory-proxies", default=None, help="proxies for --memory (default: --proxies)"
+    )
+    p.add_argument("--out", default="reports/perf", metavar="DIR", help="report directory")
+    p.set_defaults(func=cmd_perf)
 
     p = command("bench", "run the main job and write its report (see README)")
     p.add_argument("--out", default="reports/bench", metavar="DIR", help="report directory")

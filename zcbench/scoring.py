@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -45,6 +46,7 @@ RECOVERABLE: tuple[type[BaseException], ...] = (
     ProxyFailure,
     torch.OutOfMemoryError,
     torch.linalg.LinAlgError,
+    np.linalg.LinAlgError,
     FloatingPointError,
     ZeroDivisionError,
 )
@@ -123,7 +125,8 @@ def _hook(
         return
     if not live:
         inputs = tuple(x.detach() if isinstance(x, torch.Tensor) else x for x in inputs)
-        output = output.detach()
+        if isinstance(output, torch.Tensor):  # containers may return tuples: passed as they are
+            output = output.detach()
     try:
         proxy.on_forward(name, module, inputs, output)
     except RECOVERABLE as exc:

@@ -1,0 +1,55 @@
+"""synflow (Tanaka et al., "Pruning neural networks without any data by iteratively conserving
+synaptic flow", NeurIPS 2020; as a NAS proxy in Abdelfattah et al., "Zero-Cost Proxies for
+Lightweight NAS", ICLR 2021).
+
+Formula: S = sum over Conv2d / Linear layers l of sum |W_l * dR/dW_l|, R = sum of the outputs of
+the network with every parameter replaced by its absolute value, fed one all-ones input
+``[1, C, H, W]`` (no data, no labels).
+
+As the authors' ``foresight/pruners/measures/synflow.py`` (mode ``synflow``, the one their
+NAS-Bench-201 numbers use): BatchNorm removed, float64 model and input, a single all-ones image
+of the batch's shape, absolute values of every parameter (biases too), ``R.backward()``, then
+the per-weight ``|W * grad|`` summed over Conv2d / Linear weights (biases are not scored).
+They flip the signs back afterwards; we work on a private copy, so nothing is restored. Values
+reach 1e30 and beyond on large cells: they are kept in float64 and an overflow is returned as
+Inf (recorded as such), never clipped. No departure from the authors' definition.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from zcbench.proxies.base import OwnProxy, ProxyContext, register_proxy
+from zcbench.proxies.layers import grad_or_zero, sum_over_layers
+
+
+@register_proxy(
+    "synflow",
+    kind="own",
+    higher_is_better=True,
+    needs_labels=False,
+    needs_grad=True,
+    dtype="float64",
+    removes_bn=True,
+    cost="backward",
+    paper=(
+        "Tanaka et al., Pruning neural networks without any data by iteratively conserving "
+        "synaptic flow, NeurIPS 2020 (as in Abdelfattah et al., ICLR 2021)"
+    ),
+    formula=(
+        "sum_l sum |W_l * dR/dW_l|, R = sum of outputs of the |theta| network (no BN, float64) "
+        "on one all-ones input"
+    ),
+)
+class SynFlow(OwnProxy):
+    def score(self, ctx: ProxyContext) -> float:
+        model = ctx.fresh_model(dtype=torch.float64, remove_bn=True)
+        with torch.no_grad():
+            for tensor in [*model.parameters(), *model.buffers()]:
+                if tensor.is_floating_point():
+                    tensor.abs_()
+        model.zero_grad(set_to_none=True)
+        shape = ctx.batch.inputs.shape[1:]
+        ones = torch.ones((1, *shape), dtype=torch.float64, device=ctx.device)
+        model(ones).sum().backward()
+        return sum_over_layers(model, lambda layer: (layer.weight * grad_or_zero(layer)).abs())

@@ -1,0 +1,176 @@
+"""Speed and memory benchmarks of the scoring engine (``zcbench perf``, ``make perf``).
+
+* seconds per architecture for the whole proxy panel, fused vs unfused (one proxy at a time,
+  each with its own freshly built model), on the same seeded architectures and minibatch;
+* achieved GFLOP/s: the floating-point work the fused panel really executes, counted by
+  ``torch.utils.flop_counter.FlopCounterMode`` (convolutions and matrix products, forward and
+  backward), divided by its wall time, next to a large float32 matmul on the same machine;
+* resident memory growth while scoring many architectures in one process.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from tqdm.auto import tqdm
+
+from zcbench.data import minibatch
+from zcbench.datasets import dataset_info
+from zcbench.proxies import resolve_proxies
+from zcbench.runner import package_versions
+from zcbench.scoring import score_arch
+from zcbench.selection import sample_indices
+from zcbench.spaces import get_space
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process in MB (Linux /proc)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise OSError("VmRSS not found in /proc/self/status")
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """Best-of float32 GFLOP/s of an n x n matmul (2 n^3 flops)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)  # warm up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def panel_timing(
+    space_name: str = "nb201",
+    dataset: str = "cifar10",
+    n_archs: int = 10,
+    proxies: str = "all",
+    batch_size: int = 64,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
+    space = get_space(space_name)
+    info = dataset_info(dataset)
+    specs = resolve_proxies(proxies)
+    batch = minibatch(info.name, batch_size, seed)
+    archs = sample_indices(space, n_archs, seed)
+    score_arch(space, archs[0], batch, specs, num_classes=info.num_classes)  # warm up
+    out: dict = {"n_archs": n_archs, "proxies": [s.name for s in specs], "batch_size": batch_size}
+    per_proxy: dict[str, dict[str, float]] = defaultdict(dict)
+    for mode in ("fused", "unfused"):
+        start = time.perf_counter()
+        sums: dict[str, float] = defaultdict(float)
+        for arch in tqdm(archs, desc=f"perf {mode}", disable=not progress):
+            for r in score_arch(
+                space, arch, batch, specs, num_classes=info.num_classes, fused=mode == "fused"
+            ):
+                sums[r.proxy] += r.seconds
+        out[f"{mode}_s_per_arch"] = (time.perf_counter() - start) / n_archs
+        for name, secs in sums.items():
+            per_proxy[name][f"{mode}_s"] = secs / n_archs
+    out["speedup"] = out["unfused_s_per_arch"] / out["fused_s_per_arch"]
+    counter = FlopCounterMode(display=False)
+    start = time.perf_counter()
+    with counter:
+        for arch in archs:
+            score_arch(space, arch, batch, specs, num_classes=info.num_classes)
+    wall = time.perf_counter() - start
+    out["executed_gflop_per_arch"] = counter.get_total_flops() / 1e9 / n_archs
+    out["achieved_gflops"] = counter.get_total_flops() / 1e9 / wall
+    out["counted_wall_s_per_arch"] = wall / n_archs
+    out["per_proxy"] = pd.DataFrame(per_proxy).T.rename_axis("proxy").reset_index()
+    return out
+
+
+def memory_growth(
+    n_archs: int = 1000,
+    proxies: str = "all",
+    dataset: str = "cifar10",
+    batch_size: int = 64,
+    seed: int = 0,
+    warmup: int = 20,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """RSS after each architecture while scoring ``n_archs`` in this process."""
+    space = get_space("nb201")
+    info = dataset_info(dataset)
+    specs = resolve_proxies(proxies)
+    batch = minibatch(info.name, batch_size, seed)
+    archs = sample_indices(space, n_archs + warmup, seed)
+    rows = []
+    for i, arch in enumerate(tqdm(archs, desc="memory", disable=not progress)):
+        score_arch(space, arch, batch, specs, num_classes=info.num_classes)
+        if i % 10 == 0 or i == len(archs) - 1:
+            gc.collect()
+            rows.append({"scored": i + 1 - warmup, "rss_mb": round(rss_mb(), 1)})
+    return pd.DataFrame(rows)
+
+
+def write_perf_report(
+    out_dir: str | Path,
+    timing: dict,
+    peak_gflops: float,
+    memory: pd.DataFrame | None,
+    warmup: int = 0,
+) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    per_proxy = timing.pop("per_proxy")
+    per_proxy.to_csv(out / "per_proxy_seconds.csv", index=False, float_format="%.4f")
+    summary = {
+        **timing,
+        "matmul_gflops": peak_gflops,
+        "fraction_of_matmul": timing["achieved_gflops"] / peak_gflops,
+        "threads": torch.get_num_threads(),
+        **package_versions(),
+    }
+    if memory is not None:
+        memory.to_csv(out / "memory_rss.csv", index=False)
+        base = memory[memory.scored >= 0].rss_mb.iloc[0]
+        summary["memory_archs"] = int(memory.scored.max())
+        summary["rss_start_mb"] = float(base)
+        summary["rss_end_mb"] = float(memory.rss_mb.iloc[-1])
+        summary["rss_growth_mb"] = float(memory.rss_mb.iloc[-1] - base)
+    (out / "perf.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    lines = [
+        "# zcbench perf",
+        "",
+        f"{timing['n_archs']} seeded NB201 architectures, CIFAR-10, batch {timing['batch_size']}, "
+        f"{len(timing['proxies'])} proxies, {torch.get_num_threads()} threads, torch "
+        f"{torch.__version__}.",
+        "",
+        f"- fused: **{timing['fused_s_per_arch']:.3f} s/arch**; unfused (one proxy at a time, "
+        f"fresh model each): **{timing['unfused_s_per_arch']:.3f} s/arch**; speed-up "
+        f"**{timing['speedup']:.2f}x**",
+        f"- executed work (FlopCounterMode, conv + matmul, fwd + bwd): "
+        f"{timing['executed_gflop_per_arch']:.2f} GFLOP/arch at {timing['achieved_gflops']:.1f} "
+        f"GFLOP/s; a 2048^2 float32 matmul reaches {peak_gflops:.1f} GFLOP/s "
+        f"({summary['fraction_of_matmul']:.0%})",
+    ]
+    if memory is not None:
+        lines.append(
+            f"- resident memory over {summary['memory_archs']} architectures in one process (after "
+            f"{warmup} warm-up): "
+            f"{summary['rss_start_mb']:.0f} MB -> {summary['rss_end_mb']:.0f} MB "
+            f"(**{summary['rss_growth_mb']:+.0f} MB**)"
+        )
+    lines += [
+        "",
+        "## Seconds per architecture, per proxy",
+        "",
+        per_proxy.to_markdown(index=False, floatfmt=".4f"),
+        "",
+    ]
+    (out / "perf.md").write_text("\n".join(lines))
+    return out
