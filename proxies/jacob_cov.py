@@ -35,11 +35,16 @@ def input_jacobian(ctx: ProxyContext, dtype: torch.dtype = torch.float32) -> tor
     In train mode BatchNorm couples the images of the batch, so row n is the gradient of the
     sum over the whole batch's outputs with respect to image n, as in the authors' code.
     """
-    model = ctx.fresh_model(dtype=dtype)
-    x = ctx.inputs(dtype).detach().clone().requires_grad_(True)  # never touch the shared batch
-    y = model(x)
-    (jacob,) = torch.autograd.grad(y, x, grad_outputs=torch.ones_like(y))
-    return jacob.detach().reshape(jacob.shape[0], -1)
+
+    def compute() -> torch.Tensor:
+        model = ctx.fresh_model(dtype=dtype)
+        x = ctx.inputs(dtype).detach().clone().requires_grad_(True)  # never touch the batch
+        y = model(x)
+        y.backward(torch.ones_like(y))  # as the authors' code (works under FlopCounterMode)
+        return x.grad.detach().reshape(x.shape[0], -1)
+
+    # jacob_cov and epe_nas both need it: computed once per architecture when fused
+    return ctx.shared(f"input_jacobian/{dtype}", compute)
 
 
 def correlation(rows: torch.Tensor) -> torch.Tensor:

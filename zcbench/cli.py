@@ -200,6 +200,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             retry_failed=args.retry_failed,
             data_dir=args.data,
             progress=not args.quiet,
+            rss_log=args.rss_log,
         )
     rate = summary.scored / summary.seconds if summary.seconds else 0.0
     print(
@@ -353,6 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-failed", action="store_true", help="rescore stored failures")
     p.add_argument(
         "--store", default="results.db", help="SQLite results file (default: results.db)"
+    )
+    p.add_argument(
+        "--rss-log",
+        metavar="FILE.csv",
+        help="append resident memory every 25 architectures (leak checks)",
     )
     p.set_defaults(func=cmd_score)
 

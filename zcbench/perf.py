@@ -24,19 +24,10 @@ from tqdm.auto import tqdm
 from zcbench.data import minibatch
 from zcbench.datasets import dataset_info
 from zcbench.proxies import resolve_proxies
-from zcbench.runner import package_versions
+from zcbench.runner import package_versions, rss_mb
 from zcbench.scoring import score_arch
 from zcbench.selection import sample_indices
 from zcbench.spaces import get_space
-
-
-def rss_mb() -> float:
-    """Current resident set size of this process in MB (Linux /proc)."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise OSError("VmRSS not found in /proc/self/status")
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:

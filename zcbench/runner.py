@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import time
 from collections import Counter, defaultdict
@@ -67,6 +68,23 @@ class RunSummary:
         return pd.DataFrame(rows)
 
 
+def rss_mb() -> float:
+    """Current resident set size of this process in MB (Linux /proc)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise OSError("VmRSS not found in /proc/self/status")
+
+
+def _log_rss(path: str, scored: int) -> None:
+    new = not os.path.exists(path)
+    with open(path, "a") as fh:
+        if new:
+            fh.write("time,scored,rss_mb\n")
+        fh.write(f"{time.time():.0f},{scored},{rss_mb():.1f}\n")
+
+
 def run_scoring(
     space: SearchSpace,
     dataset: str,
@@ -84,8 +102,13 @@ def run_scoring(
     retry_failed: bool = False,
     data_dir: str | None = None,
     progress: bool = True,
+    rss_log: str | None = None,
 ) -> RunSummary:
-    """Score ``archs`` with ``specs`` on one minibatch, skipping what the store already has."""
+    """Score ``archs`` with ``specs`` on one minibatch, skipping what the store already has.
+
+    ``rss_log``: a CSV path; the process's resident memory is appended to it every 25 scored
+    architectures (to check that long runs do not leak).
+    """
     info = dataset_info(dataset)
     batch = minibatch(info.name, batch_size, seed, sampling=sampling, data_dir=data_dir)
     if not labels:
@@ -134,6 +157,8 @@ def run_scoring(
             **config,
         )
         summary.scored += 1
+        if rss_log and summary.scored % 25 == 1:
+            _log_rss(rss_log, summary.scored)
         for r in results:
             summary.status[r.proxy][r.status] += 1
             summary.proxy_seconds[r.proxy] += r.seconds
