@@ -168,3 +168,34 @@ def test_score_errors_are_one_line(capsys, tmp_path, args, message):
     code = main(args)
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_fidelity_cli(capsys, tmp_path):
+    db = tmp_path / "r.db"
+    assert (
+        main(
+            [
+                "score",
+                "--proxies",
+                "params,flops",
+                "--archs",
+                "0-7",
+                "--batch-size",
+                "4",
+                "--store",
+                str(db),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        main(["fidelity", "--store", str(db), "--batch-size", "4", "--out", str(tmp_path / "fid")])
+        == 0
+    )
+    frame = pd.read_csv(tmp_path / "fid" / "fidelity.csv")
+    assert set(frame.proxy) == {"params", "flops"} and (frame.n == 8).all()
+    assert frame.set_index("proxy").loc["params", "published"] == 0.72
+    assert main(["fidelity", "--store", str(db), "--batch-size", "99"]) == 2
+    assert "no scores" in capsys.readouterr().err

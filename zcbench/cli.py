@@ -256,6 +256,58 @@ def cmd_perf(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fidelity(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from zcbench.benchmarks import load_nb201_table
+    from zcbench.datasets import dataset_info
+    from zcbench.fidelity import fidelity_table
+    from zcbench.store import ResultStore
+
+    if not Path(args.store).is_file():
+        raise ZCBenchError(f"no results store at {args.store}; run 'zcbench score' first")
+    table = load_nb201_table(args.data)
+    frames = []
+    with ResultStore(args.store) as store:
+        for name in args.dataset.split(","):
+            info = dataset_info(name)
+            frames.append(
+                fidelity_table(
+                    store,
+                    table,
+                    dataset=info.name,
+                    target=args.target,
+                    seed=args.seed,
+                    batch_size=args.batch_size,
+                )
+            )
+    result = pd_concat(frames)
+    if result.empty:
+        raise ZCBenchError(
+            f"no scores for {args.dataset} (seed {args.seed}, batch "
+            f"{args.batch_size}) in {args.store}"
+        )
+    print(result.to_string(index=False))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        result.to_csv(out / "fidelity.csv", index=False)
+        (out / "fidelity.md").write_text(
+            f"# Proxy fidelity: signed Spearman vs {args.target}\n\n"
+            f"Store `{args.store}`, seed {args.seed}, batch {args.batch_size}; published values "
+            "from shared/docs/anchors.md (Abdelfattah where given, else NAS-Bench-Suite-Zero / "
+            "ZiCo / MeCo); tolerance +-0.04.\n\n" + result.to_markdown(index=False) + "\n"
+        )
+        print(f"wrote {out / 'fidelity.csv'} and {out / 'fidelity.md'}")
+    return 0
+
+
+def pd_concat(frames):
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 # -- parser ----------------------------------------------------------------------------------
 def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument(
@@ -366,6 +418,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", default="results.db", help="SQLite results file")
     p.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
     p.set_defaults(func=cmd_export)
+
+    p = command("fidelity", "signed Spearman of stored scores vs ground truth and published values")
+    p.add_argument("--store", default="results.db", help="SQLite results file")
+    p.add_argument("--dataset", default="cifar10", help="dataset(s), comma-separated")
+    p.add_argument("--target", default="test_acc_200ep", help="ground-truth metric")
+    p.add_argument("--seed", type=int, default=0, help="scoring seed (default: 0)")
+    p.add_argument("--batch-size", type=int, default=64, help="scoring batch size (default: 64)")
+    p.add_argument("--out", metavar="DIR", help="write fidelity.csv and fidelity.md here")
+    p.set_defaults(func=cmd_fidelity)
 
     p = command("perf", "time the proxy panel fused vs unfused, GFLOP/s, memory growth")
     p.add_argument("--archs", type=int, default=10, help="architectures timed (default: 10)")

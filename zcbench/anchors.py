@@ -1,0 +1,55 @@
+"""Published reference numbers the suite is measured against (``shared/docs/anchors.md``).
+
+Spearman rho of each proxy against final accuracy on NAS-Bench-201, per dataset. Sources:
+
+* ``abdelfattah``: Abdelfattah et al., ICLR 2021, all 15,625 architectures, |rho| vs 200-epoch
+  test accuracy, one random batch, default init (synflow without BN, float64);
+* ``suite_zero``: Krishnakumar et al., NAS-Bench-Suite-Zero, NeurIPS 2022, 1,000 random
+  architectures, vs validation accuracy;
+* ``zico``: Li et al., ZiCo, ICLR 2023, Spearman vs test accuracy.
+
+``reference_rho`` picks Abdelfattah where given, else Suite-Zero, else ZiCo, with the signs the
+papers report (plain is negative in Suite-Zero).
+"""
+
+from __future__ import annotations
+
+import math
+
+DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+_NA = math.nan
+
+#: proxy -> source -> (C10, C100, IN16)
+PUBLISHED_SPEARMAN: dict[str, dict[str, tuple[float, float, float]]] = {
+    "grad_norm": {"abdelfattah": (0.594, 0.637, 0.578), "suite_zero": (0.58, 0.63, 0.57),
+                  "zico": (0.63, 0.63, 0.58)},
+    "snip": {"abdelfattah": (0.596, 0.637, 0.578), "suite_zero": (0.58, 0.63, 0.57),
+             "zico": (0.63, 0.63, 0.58)},
+    "grasp": {"abdelfattah": (0.514, 0.547, 0.549), "suite_zero": (0.51, 0.54, 0.55),
+              "zico": (0.54, 0.51, 0.56)},
+    "fisher": {"abdelfattah": (0.360, 0.385, 0.327), "suite_zero": (0.50, 0.54, 0.48),
+               "zico": (0.55, 0.55, 0.50)},
+    "synflow": {"abdelfattah": (0.737, 0.763, 0.751), "suite_zero": (0.73, 0.76, 0.75),
+                "zico": (0.73, 0.76, 0.75)},
+    "jacob_cov": {"abdelfattah": (0.731, 0.704, 0.701), "suite_zero": (0.75, 0.71, 0.71)},
+    "naswot": {"suite_zero": (0.77, 0.80, 0.77), "zico": (0.77, 0.80, 0.78)},
+    "epe_nas": {"suite_zero": (0.70, 0.60, 0.33)},
+    "zen": {"suite_zero": (0.35, 0.35, 0.39), "zico": (0.38, 0.36, 0.40)},
+    "l2_norm": {"suite_zero": (0.68, 0.72, 0.69)},
+    "plain": {"suite_zero": (-0.26, -0.21, -0.22)},
+    "params": {"suite_zero": (0.72, 0.73, 0.69), "zico": (0.75, 0.73, 0.69)},
+    "flops": {"suite_zero": (0.69, 0.71, 0.67), "zico": (0.73, 0.71, 0.67)},
+    "zico": {"zico": (0.80, 0.81, 0.79)},
+    "meco": {"meco": (0.89, 0.88, 0.85)},  # MeCo (NeurIPS'23), "about", as anchors.md says
+}  # fmt: skip
+_PREFERENCE = ("abdelfattah", "suite_zero", "zico", "meco")
+
+
+def reference_rho(proxy: str, dataset: str) -> tuple[float, str]:
+    """(published Spearman, source) for ``proxy`` on ``dataset``; (nan, '') if none."""
+    sources = PUBLISHED_SPEARMAN.get(proxy, {})
+    col = DATASETS.index(dataset)
+    for source in _PREFERENCE:
+        if source in sources:
+            return sources[source][col], source
+    return _NA, ""

@@ -1,0 +1,61 @@
+"""Fidelity of stored proxy scores: signed Spearman rho against a ground-truth metric, next to
+the published value (``zcbench fidelity``).
+
+"Signed" means the sign says whether the proxy's declared direction (higher is better, or
+lower) agrees with accuracy; nothing is folded with ``abs``. Failed scores are left out and
+counted. The full correlation engine (intervals, Kendall, top-k, partial correlations) is the
+report's job; this is the acceptance check of the proxies themselves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from zcbench.anchors import reference_rho
+from zcbench.benchmarks import BenchmarkTable
+from zcbench.proxies import get_proxy
+from zcbench.store import ResultStore
+
+
+def fidelity_table(
+    store: ResultStore,
+    table: BenchmarkTable,
+    *,
+    space: str = "nb201",
+    dataset: str,
+    target: str = "test_acc_200ep",
+    seed: int = 0,
+    batch_size: int = 64,
+    tolerance: float = 0.04,
+) -> pd.DataFrame:
+    frame = store.frame(
+        "space = ? AND dataset = ? AND seed = ? AND batch_size = ?",
+        (space, dataset, seed, batch_size),
+    )
+    truth = table.get(dataset, target)
+    rows = []
+    for proxy, group in frame.groupby("proxy"):
+        ok = group[group.status == "ok"]
+        sign = 1.0 if get_proxy(proxy).higher_is_better else -1.0
+        y = truth.loc[ok.arch_index.to_numpy()].to_numpy()
+        rho = sign * stats.spearmanr(ok.value.to_numpy(), y).statistic if len(ok) > 2 else np.nan
+        ref, source = reference_rho(proxy, dataset)
+        diff = rho - ref if np.isfinite(ref) else np.nan
+        rows.append(
+            {
+                "dataset": dataset,
+                "proxy": proxy,
+                "n": len(ok),
+                "n_failed": len(group) - len(ok),
+                "spearman": round(float(rho), 4),
+                "published": ref,
+                "source": source,
+                "diff": round(float(diff), 4) if np.isfinite(diff) else np.nan,
+                "within_tol": bool(abs(diff) <= tolerance) if np.isfinite(diff) else None,
+            }
+        )
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows).sort_values("spearman", ascending=False, ignore_index=True)
