@@ -210,8 +210,7 @@ class HookProxy(Proxy):
     def start(self, ctx: ProxyContext, model: nn.Module) -> None:  # noqa: B027 - optional
         """Called once before the pass with the shared model (do not modify it)."""
 
-    @abstractmethod
-    def on_forward(
+    def on_forward(  # noqa: B027 - optional: gradient-only proxies hook nothing
         self, name: str, module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor
     ) -> None:
         """Observe one hooked module. ``forward`` proxies get detached tensors."""

@@ -30,8 +30,5 @@ from zcbench.proxies.layers import grad_or_zero, sum_over_layers
 class Snip(HookProxy):
     module_types = ()  # needs only the parameter gradients
 
-    def on_forward(self, name, module, inputs, output) -> None:  # pragma: no cover - no hooks
-        pass
-
     def score(self, ctx: ProxyContext, model: nn.Module, logits: torch.Tensor) -> float:
         return sum_over_layers(model, lambda layer: (grad_or_zero(layer) * layer.weight).abs())

@@ -65,7 +65,6 @@ def data_copy(tmp_path):
 
 
 def _one_line_error(path, match):
-    load_nb201_table.__wrapped__ if hasattr(load_nb201_table, "__wrapped__") else None
     with pytest.raises(DataError, match=match) as err:
         load_nb201_table(path)
     assert "\n" not in str(err.value)

@@ -259,6 +259,8 @@ def cmd_perf(args: argparse.Namespace) -> int:
 def cmd_fidelity(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    import pandas as pd
+
     from zcbench.benchmarks import load_nb201_table
     from zcbench.datasets import dataset_info
     from zcbench.fidelity import fidelity_table
@@ -281,7 +283,7 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
                     batch_size=args.batch_size,
                 )
             )
-    result = pd_concat(frames)
+    result = pd.concat(frames, ignore_index=True)
     if result.empty:
         raise ZCBenchError(
             f"no scores for {args.dataset} (seed {args.seed}, batch "
@@ -300,12 +302,6 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
         )
         print(f"wrote {out / 'fidelity.csv'} and {out / 'fidelity.md'}")
     return 0
-
-
-def pd_concat(frames):
-    import pandas as pd
-
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 # -- parser ----------------------------------------------------------------------------------

@@ -20,13 +20,12 @@ from zcbench import __version__
 from zcbench.data import minibatch
 from zcbench.datasets import dataset_info
 from zcbench.proxies.base import ProxySpec
-from zcbench.scoring import score_arch
+from zcbench.scoring import DTYPES, score_arch
 from zcbench.spaces.base import SearchSpace
 from zcbench.store import ResultStore
 from zcbench.types import Arch
 
 log = logging.getLogger(__name__)
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def package_versions() -> dict[str, str]:
@@ -142,7 +141,7 @@ def run_scoring(
             num_classes=info.num_classes,
             seed=seed,
             device=device,
-            dtype=_DTYPES[dtype],
+            dtype=DTYPES[dtype],
             fused=fused,
         )
         store.write(

@@ -52,7 +52,7 @@ RECOVERABLE: tuple[type[BaseException], ...] = (
 )
 
 STATUSES = ("ok", "nan", "inf", "error", "oom", "skipped")
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def _shared_pass(ctx: ProxyContext, specs: Sequence[ProxySpec]) -> list[ProxyRes
     """One pass (forward, plus a labelled backward if a backward proxy takes part)."""
     arch = ctx.arch
     start = time.perf_counter()
-    dtype = _DTYPES[specs[0].dtype]
+    dtype = DTYPES[specs[0].dtype]
     proxies = [(s, s.create()) for s in specs]
     errors: dict[int, BaseException] = {}
     need_backward = any(s.kind == "backward" for s in specs)
