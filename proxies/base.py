@@ -11,7 +11,12 @@ direction, what it needs, cost class, the paper and formula it follows. Three ki
   gradient hook) and ``score`` can read every parameter's ``.grad``. grad_norm, snip, fisher
   and plain share it. Forward proxies ride along on that pass when it runs anyway.
 * ``own``: :meth:`OwnProxy.score` gets the context and does everything itself (a different
-  model state, several passes, second-order terms: synflow, grasp, zen, ...).
+  model state, several passes, second-order terms: synflow, grasp, zen, ...). An own proxy
+  that differentiates the same train-mode forward as the shared pass (the input Jacobian of
+  jacob_cov / epe_nas, GraSP's Hessian-vector product) reads it from
+  :meth:`ProxyContext.train_graph` and declares so with ``uses=("train_graph",)`` (plus
+  ``"weight_grads"`` when it needs the loss gradients with their graph): fused, the engine
+  then keeps the shared pass's graph for it instead of a second forward.
 
 The engine (:mod:`zcbench.scoring`) owns the policy: seeding, copying, grad mode, dtype,
 device, hook cleanup, timing and failure capture. A proxy never looks at other proxies' names
@@ -37,6 +42,7 @@ import torch
 from torch import nn
 
 from zcbench.errors import UnknownNameError, ZCBenchError
+from zcbench.proxies.layers import WEIGHT_LAYERS
 from zcbench.types import Arch, Batch
 
 log = logging.getLogger(__name__)
@@ -45,6 +51,10 @@ T = TypeVar("T")
 Kind = Literal["forward", "backward", "own"]
 KINDS: tuple[str, ...] = ("forward", "backward", "own")
 COSTS: tuple[str, ...] = ("free", "forward", "backward", "heavy")
+#: what an own proxy may read from the fused pass: ``train_graph`` (the forward of the images
+#: with its graph kept, images requiring grad) and ``weight_grads`` (dCE/dW of every Conv2d /
+#: Linear weight with its own graph, for second-order terms)
+SHARED_USES: tuple[str, ...] = ("train_graph", "weight_grads")
 
 
 class ProxyFailure(ZCBenchError):
@@ -74,6 +84,8 @@ class ProxySpec:
     #: where the definition departs from the authors' code, and why ("" = it does not)
     departures: str
     factory: Callable[[], Proxy] = field(repr=False, compare=False)
+    #: shared intermediates of the train-mode pass it reads (see :data:`SHARED_USES`)
+    uses: tuple[str, ...] = ()
 
     def create(self) -> Proxy:
         return self.factory()
@@ -111,9 +123,12 @@ class ProxyContext:
         seed: int,
         device: torch.device | str = "cpu",
         dtype: torch.dtype = torch.float32,
+        rebuild: Callable[[], nn.Module] | None = None,
     ) -> None:
         self.arch = arch
         self._pristine = model  # never handed out; copies only
+        #: builds a model identical to ``model`` (same seeded init), faster than a deep copy
+        self._rebuild = rebuild
         self.batch = batch
         self.num_classes = num_classes
         self.seed = seed
@@ -132,6 +147,7 @@ class ProxyContext:
             self.seed,
             self.device,
             self.dtype,
+            self._rebuild,
         )
 
     def shared(self, key: str, compute: Callable[[], T]) -> T:
@@ -171,12 +187,62 @@ class ProxyContext:
     # -- models ----------------------------------------------------------------------------
     def fresh_model(self, dtype: torch.dtype | None = None, remove_bn: bool = False) -> nn.Module:
         """A private copy of the initialised model in train mode; mutate it freely."""
-        model = copy.deepcopy(self._pristine)
+        model = self._rebuild() if self._rebuild else copy.deepcopy(self._pristine)
         if remove_bn:
             model = strip_batchnorm(model)
         model = model.to(device=self.device, dtype=dtype or self.dtype)
         model.train()
         return model
+
+    def train_graph(self, dtype: torch.dtype | None = None) -> TrainGraph:
+        """The batch's forward through a fresh train-mode copy, graph kept (shared, see
+        :class:`TrainGraph`). Fused scoring hands over the shared pass's own forward."""
+        dtype = dtype or self.dtype
+        return self.shared(TrainGraph.key(dtype), lambda: TrainGraph.forward(self, dtype))
+
+
+class TrainGraph:
+    """One forward of the batch through a fresh train-mode copy (BatchNorm kept), autograd
+    recording and the images requiring grad: what the input Jacobian (jacob_cov, epe_nas) and
+    GraSP's Hessian-vector product differentiate, the same model state as the shared pass.
+
+    It is shared: differentiate it with :func:`torch.autograd.grad` and ``retain_graph=True``
+    (never ``.backward()``, which would write ``.grad``), and do not modify its tensors.
+    """
+
+    def __init__(self, model: nn.Module, inputs: torch.Tensor, logits: torch.Tensor) -> None:
+        self.model = model
+        self.inputs = inputs
+        self.logits = logits
+        #: dCE/dW of :attr:`weights` with their graph; set by the engine or on first use
+        self._weight_grads: tuple[torch.Tensor | None, ...] | None = None
+
+    @staticmethod
+    def key(dtype: torch.dtype) -> str:
+        return f"train_graph/{dtype}"
+
+    @classmethod
+    def forward(cls, ctx: ProxyContext, dtype: torch.dtype) -> TrainGraph:
+        model = ctx.fresh_model(dtype=dtype)
+        x = ctx.inputs(dtype).detach().clone().requires_grad_(True)  # never touch the batch
+        with torch.enable_grad():
+            return cls(model, x, model(x))
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """The weights of every Conv2d / Linear, in module order."""
+        return [m.weight for m in self.model.modules() if isinstance(m, WEIGHT_LAYERS)]
+
+    def weight_grads(self, targets: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        """d(mean cross-entropy)/dW for :attr:`weights`, each with its graph
+        (``create_graph=True``) for second-order terms; None where the loss does not reach."""
+        if self._weight_grads is None:
+            loss = nn.functional.cross_entropy(self.logits, targets)
+            with torch.enable_grad():
+                self._weight_grads = torch.autograd.grad(
+                    loss, self.weights, create_graph=True, allow_unused=True
+                )
+        return self._weight_grads
 
 
 def derive_seed(key: str, seed: int, salt: str = "") -> int:
@@ -215,6 +281,16 @@ class HookProxy(Proxy):
     ) -> None:
         """Observe one hooked module. ``forward`` proxies get detached tensors."""
 
+    def grad_hook(self, tensor: torch.Tensor, fn: Callable[[torch.Tensor], None]) -> None:
+        """Call ``fn(grad)`` when the labelled backward reaches ``tensor`` (from
+        :meth:`on_forward` of a ``backward`` proxy). The engine removes these hooks right after
+        that backward, so later passes over the same graph do not reach them."""
+        self.__dict__.setdefault("_grad_handles", []).append(tensor.register_hook(fn))
+
+    def remove_grad_hooks(self) -> None:
+        for handle in self.__dict__.pop("_grad_handles", []):
+            handle.remove()
+
     @abstractmethod
     def score(self, ctx: ProxyContext, model: nn.Module, logits: torch.Tensor) -> float:
         """The value, after the pass (and its backward, for ``backward`` proxies)."""
@@ -245,8 +321,14 @@ def register_proxy(
     formula: str,
     version: int = 1,
     departures: str = "",
+    uses: tuple[str, ...] = (),
 ) -> Callable[[type[Proxy]], type[Proxy]]:
     """Class decorator registering a proxy; a duplicate name raises ValueError."""
+    unknown_uses = sorted(set(uses) - set(SHARED_USES))
+    if unknown_uses:
+        raise ValueError(f"unknown uses {unknown_uses}; expected some of {', '.join(SHARED_USES)}")
+    if uses and kind != "own":
+        raise ValueError("only own proxies declare uses: hook proxies are in the pass already")
     if kind not in KINDS:
         raise ValueError(f"unknown proxy kind {kind!r}; expected one of {', '.join(KINDS)}")
     if dtype not in ("float32", "float64"):
@@ -276,6 +358,7 @@ def register_proxy(
             version,
             departures,
             factory=cls,
+            uses=tuple(uses),
         )
         cls.spec = spec
         _REGISTRY[name] = spec

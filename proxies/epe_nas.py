@@ -75,6 +75,7 @@ def epe_score(jacob: torch.Tensor, labels: torch.Tensor, num_classes: int) -> fl
     dtype="float32",
     removes_bn=False,
     cost="backward",
+    uses=("train_graph",),
     paper=(
         "Lopes et al., EPE-NAS: Efficient Performance Estimation Without Training for Neural "
         "Architecture Search, ICANN 2021 (NASLib epe_nas)"

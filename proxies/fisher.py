@@ -56,7 +56,7 @@ class Fisher(HookProxy):
                 per_channel = per_channel + self.channels[name][1]
             self.channels[name] = (fan_in, per_channel)
 
-        output.register_hook(on_grad)
+        self.grad_hook(output, on_grad)
 
     def score(self, ctx: ProxyContext, model: nn.Module, logits: torch.Tensor) -> float:
         total = torch.zeros((), dtype=torch.float64)

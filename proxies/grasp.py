@@ -16,8 +16,11 @@ accuracy correlated negatively with +W*Hg). Weights the loss does not reach get 
 Departures: none in value. Wang et al.'s own GraSP pruning code uses T = 200 and a
 class-balanced batch (10 images per class) split in two halves; we follow Abdelfattah et al.,
 whose NAS-Bench-201 numbers are the anchor. Abdelfattah's code runs two forward passes (one
-for g, one for the graph); in train mode both give the same logits, so we run one forward with
-``create_graph=True`` and reuse it (identical values, one pass fewer).
+for g, one for the graph); in train mode both give the same logits, so we run one forward and
+one backward with ``create_graph=True`` and take g from it (identical values, one pass fewer).
+Fused, that forward and backward are the shared labelled pass's own
+(:meth:`~zcbench.proxies.base.TrainGraph.weight_grads`): GraSP adds only the
+Hessian-vector product.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import torch
 import torch.nn.functional as F
 
 from zcbench.proxies.base import OwnProxy, ProxyContext, ProxyFailure, register_proxy
-from zcbench.proxies.layers import weight_layers
 
 #: softmax temperature (Abdelfattah et al.'s default; Wang et al. use 200)
 TEMPERATURE = 1.0
@@ -41,6 +43,7 @@ TEMPERATURE = 1.0
     dtype="float32",
     removes_bn=False,
     cost="heavy",
+    uses=("train_graph", "weight_grads"),
     paper=(
         "Wang et al., Picking Winning Tickets Before Training by Preserving Gradient Flow, "
         "ICLR 2020 (as in Abdelfattah et al., ICLR 2021)"
@@ -53,19 +56,20 @@ TEMPERATURE = 1.0
 )
 class GraSP(OwnProxy):
     def score(self, ctx: ProxyContext) -> float:
-        model = ctx.fresh_model(dtype=torch.float32)
-        layers = list(weight_layers(model))
-        if not layers:
+        graph = ctx.train_graph(torch.float32)
+        weights = graph.weights
+        if not weights:
             raise ProxyFailure("the model has no Conv2d / Linear layer")
-        weights = [layer.weight for layer in layers]
-        logits = model(ctx.inputs(torch.float32)) / TEMPERATURE
-        loss = F.cross_entropy(logits, ctx.targets)
-        grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
+        if TEMPERATURE == 1.0:  # the shared pass's loss gradients, graph included
+            grads = graph.weight_grads(ctx.targets)
+        else:
+            loss = F.cross_entropy(graph.logits / TEMPERATURE, ctx.targets)
+            grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
         terms = [(g.detach() * g).sum() for g in grads if g is not None]
         if not terms:
             raise ProxyFailure("the loss does not depend on any Conv2d / Linear weight")
         z = torch.stack(terms).sum()
-        hg = torch.autograd.grad(z, weights, allow_unused=True)
+        hg = torch.autograd.grad(z, weights, retain_graph=True, allow_unused=True)
         total = torch.zeros((), dtype=torch.float64)
         for w, h in zip(weights, hg):
             if h is not None:

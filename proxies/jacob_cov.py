@@ -30,20 +30,26 @@ K = 1e-5
 
 
 def input_jacobian(ctx: ProxyContext, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """d(sum of all outputs)/d(inputs) on a fresh train-mode copy (BN kept), one row per image.
+    """d(sum of all outputs)/d(inputs) of the train-mode forward (BN kept), one row per image.
 
     In train mode BatchNorm couples the images of the batch, so row n is the gradient of the
-    sum over the whole batch's outputs with respect to image n, as in the authors' code.
+    sum over the whole batch's outputs with respect to image n, as in the authors' code
+    (``y.backward(ones_like(y))``). Computed once per context from the shared
+    :meth:`~ProxyContext.train_graph` (fused: the engine's own forward), so jacob_cov and
+    epe_nas pay one input backward between them.
     """
 
     def compute() -> torch.Tensor:
-        model = ctx.fresh_model(dtype=dtype)
-        x = ctx.inputs(dtype).detach().clone().requires_grad_(True)  # never touch the batch
-        y = model(x)
-        y.backward(torch.ones_like(y))  # as the authors' code (works under FlopCounterMode)
-        return x.grad.detach().reshape(x.shape[0], -1)
+        graph = ctx.train_graph(dtype)
+        x, y = graph.inputs, graph.logits
+        # .backward(inputs=[x]) rather than autograd.grad(y, x): the same values, and it also
+        # runs under FlopCounterMode (whose module tracker rejects autograd.grad to a leaf
+        # input). Only x.grad is written; the labelled backward's value there is put back.
+        kept, x.grad = x.grad, None
+        y.backward(torch.ones_like(y), inputs=[x], retain_graph=True)
+        grad, x.grad = x.grad.detach(), kept
+        return grad.reshape(grad.shape[0], -1)
 
-    # jacob_cov and epe_nas both need it: computed once per architecture when fused
     return ctx.shared(f"input_jacobian/{dtype}", compute)
 
 
@@ -61,6 +67,7 @@ def correlation(rows: torch.Tensor) -> torch.Tensor:
     dtype="float32",
     removes_bn=False,
     cost="backward",
+    uses=("train_graph",),
     paper=(
         "Mellor et al., Neural Architecture Search without Training, arXiv:2006.04647 v1, 2020 "
         "(as in Abdelfattah et al., ICLR 2021)"

@@ -15,6 +15,20 @@ from torch import nn
 from zcbench.proxies.base import HookProxy, ProxyContext, ProxyFailure, register_proxy
 
 
+def hamming_kernel(codes: torch.Tensor) -> torch.Tensor:
+    """c c^T + (1-c)(1-c)^T of (N, D) binary codes: D minus the Hamming distances, float64.
+
+    One matrix product instead of the authors' two: (1-c)(1-c)^T = D - s_i - s_j + c c^T with
+    s the row sums. Every entry is an integer <= D, so the float32 product is exact for
+    D < 2^24 (any order of summation); larger layers use float64.
+    """
+    d = codes.shape[1]
+    x = codes.to(torch.float32 if d < 2**24 else torch.float64)
+    common = (x @ x.T).to(torch.float64)
+    s = x.sum(1, dtype=torch.float64)
+    return 2 * common - s[:, None] - s[None, :] + d
+
+
 @register_proxy(
     "naswot",
     kind="forward",
@@ -29,8 +43,8 @@ class NASWOT(HookProxy):
         self.kernel = torch.zeros(n, n, dtype=torch.float64)
 
     def on_forward(self, name, module, inputs, output) -> None:
-        x = (inputs[0].reshape(inputs[0].shape[0], -1) > 0).to(torch.float64)
-        self.kernel += (x @ x.T + (1 - x) @ (1 - x).T).cpu()
+        codes = inputs[0].reshape(inputs[0].shape[0], -1) > 0
+        self.kernel += hamming_kernel(codes).cpu()
 
     def score(self, ctx: ProxyContext, model: nn.Module, logits: torch.Tensor) -> float:
         sign, logdet = torch.linalg.slogdet(self.kernel)

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from zcbench.proxies.base import OwnProxy, ProxyContext, register_proxy
+from zcbench.proxies.synflow import linearised_flow
 
 
 def nuclear_norm(w: torch.Tensor) -> torch.Tensor:
@@ -53,15 +54,7 @@ def nuclear_norm(w: torch.Tensor) -> torch.Tensor:
 )
 class SynapticDiversity(OwnProxy):
     def score(self, ctx: ProxyContext) -> float:
-        dtype = torch.float64
-        model = ctx.fresh_model(dtype=dtype, remove_bn=True)
-        with torch.no_grad():  # linearise: every parameter and buffer by its absolute value
-            for tensor in model.state_dict().values():
-                if tensor.is_floating_point():
-                    tensor.abs_()
-        model.zero_grad(set_to_none=True)
-        ones = torch.ones((1, *ctx.batch.inputs.shape[1:]), dtype=dtype, device=ctx.device)
-        model(ones).sum().backward()
+        model = linearised_flow(ctx)  # the synflow pass (shared with synflow when fused)
         total = torch.zeros((), dtype=torch.float64)
         with torch.no_grad():
             for m in model.modules():

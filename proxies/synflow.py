@@ -18,6 +18,7 @@ Inf (recorded as such), never clipped. No departure from the authors' definition
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from zcbench.proxies.base import OwnProxy, ProxyContext, register_proxy
 from zcbench.proxies.layers import grad_or_zero, sum_over_layers
@@ -43,6 +44,17 @@ from zcbench.proxies.layers import grad_or_zero, sum_over_layers
 )
 class SynFlow(OwnProxy):
     def score(self, ctx: ProxyContext) -> float:
+        model = linearised_flow(ctx)
+        return sum_over_layers(model, lambda layer: (layer.weight * grad_or_zero(layer)).abs())
+
+
+def linearised_flow(ctx: ProxyContext) -> nn.Module:
+    """The synflow pass: a float64, BN-free copy with every parameter and buffer by its
+    absolute value, after ``R.backward()`` for R = sum of its outputs on one all-ones image
+    (``.grad`` set). Shared per context: synaptic_diversity differentiates the same objective
+    on the same network, so fused scoring runs this pass once for both. Read, never modify."""
+
+    def compute() -> nn.Module:
         model = ctx.fresh_model(dtype=torch.float64, remove_bn=True)
         with torch.no_grad():
             for tensor in [*model.parameters(), *model.buffers()]:
@@ -51,5 +63,8 @@ class SynFlow(OwnProxy):
         model.zero_grad(set_to_none=True)
         shape = ctx.batch.inputs.shape[1:]
         ones = torch.ones((1, *shape), dtype=torch.float64, device=ctx.device)
-        model(ones).sum().backward()
-        return sum_over_layers(model, lambda layer: (layer.weight * grad_or_zero(layer)).abs())
+        with torch.enable_grad():
+            model(ones).sum().backward()
+        return model
+
+    return ctx.shared("synflow_pass/float64", compute)

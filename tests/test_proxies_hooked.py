@@ -19,6 +19,7 @@ from torch import nn
 from zcbench.proxies import get_proxy
 from zcbench.proxies.base import ProxyContext
 from zcbench.proxies.meco import min_eig_correlation
+from zcbench.proxies.naswot import hamming_kernel
 from zcbench.proxies.swap import pack_patterns, unique_rows
 from zcbench.scoring import score_arch, score_context
 from zcbench.types import Arch, Batch
@@ -270,3 +271,15 @@ def test_fused_equals_unfused(nb201_results, name):
     fused, unfused = nb201_results
     assert unfused[name].status == "ok", unfused[name].error
     assert unfused[name].value == pytest.approx(fused[name].value, rel=1e-6)
+
+
+def test_naswot_kernel_is_the_authors_two_products():
+    """One float32 product gives exactly the authors' x x^T + (1-x)(1-x)^T: N_A - Hamming."""
+    gen = torch.Generator().manual_seed(0)
+    for d in (1, 7, 4099):
+        codes = torch.rand(9, d, generator=gen) > 0.3
+        x = codes.to(torch.float64)
+        expected = x @ x.T + (1 - x) @ (1 - x).T
+        assert torch.equal(hamming_kernel(codes), expected)
+        hamming = (codes[:, None, :] != codes[None, :, :]).sum(-1).to(torch.float64)
+        assert torch.equal(hamming_kernel(codes), d - hamming)

@@ -14,6 +14,7 @@ from zcbench.proxies.base import (
     OwnProxy,
     ProxyContext,
     ProxyFailure,
+    TrainGraph,
     register_proxy,
     unregister_proxy,
 )
@@ -77,6 +78,38 @@ def test_fused_equals_unfused(nb201, arch, batch):
     for a, b in zip(fused, unfused, strict=True):
         assert a.proxy == b.proxy and a.status == b.status
         assert a.value == pytest.approx(b.value, rel=1e-9, abs=1e-12), a.proxy
+
+
+@pytest.mark.data
+def test_fused_graph_users_reuse_the_shared_forward(nb201, arch, batch, monkeypatch):
+    """Fused, jacob_cov / epe_nas / grasp differentiate the shared pass's forward (no forward
+    of their own); alone, they run it themselves, with the same values."""
+    specs = resolve_proxies("grad_norm,jacob_cov,epe_nas,grasp")
+    alone = [score_arch(nb201, arch, batch, [s], num_classes=10)[0].value for s in specs]
+    forwards = []
+    original = TrainGraph.forward.__func__
+    monkeypatch.setattr(
+        TrainGraph, "forward", classmethod(lambda cls, *a: forwards.append(1) or original(cls, *a))
+    )
+    fused = score_arch(nb201, arch, batch, specs, num_classes=10)
+    assert forwards == [], "a graph user ran its own forward despite the shared pass"
+    assert [r.value for r in fused] == alone
+    score_arch(nb201, arch, batch, specs[1:], num_classes=10)  # no hook proxy: one forward
+    assert forwards == [1]
+
+
+def test_shared_uses_are_validated():
+    with pytest.raises(ValueError, match="unknown uses"):
+        register_proxy("bad_uses", kind="own", paper="p", formula="f", uses=("activations",))
+    with pytest.raises(ValueError, match="only own proxies"):
+        register_proxy("bad_uses", kind="forward", paper="p", formula="f", uses=("train_graph",))
+
+
+def test_rebuilt_copies_equal_the_built_model(nb201, arch, batch):
+    ctx = build_context(nb201, arch, batch, 10, seed=5)
+    copy, pristine = ctx.fresh_model().state_dict(), ctx._pristine.state_dict()
+    assert copy.keys() == pristine.keys()
+    assert all(torch.equal(copy[k], pristine[k]) for k in copy)
 
 
 @pytest.mark.data

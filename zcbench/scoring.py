@@ -7,8 +7,10 @@ Policy, for all proxies alike:
   RNG, so a rerun gives identical values and scoring does not disturb the caller's RNG;
 * **fused** (default): every ``forward`` / ``backward`` proxy observes one shared pass (one per
   dtype): a forward in train mode, plus one labelled backward when any ``backward`` proxy is
-  asked for; ``own`` proxies each run alone on private copies. **Unfused**: the same code with
-  one proxy per pass, for comparison;
+  asked for; ``own`` proxies run after it on private copies, except that those declaring
+  ``uses`` (jacob_cov, epe_nas, grasp) differentiate the pass's kept forward graph instead of
+  running a forward of their own. **Unfused**: the same code with one proxy per pass and a
+  fresh context per proxy, for comparison;
 * failures are data: an error from :data:`RECOVERABLE` (out of memory, linear algebra,
   :class:`~zcbench.proxies.base.ProxyFailure`, ...) is recorded with its reason; NaN / Inf
   values are recorded as such (value None), never turned into 0; anything else propagates;
@@ -36,6 +38,7 @@ from zcbench.proxies.base import (
     ProxyContext,
     ProxyFailure,
     ProxySpec,
+    TrainGraph,
     derive_seed,
 )
 from zcbench.spaces.base import SearchSpace
@@ -105,11 +108,17 @@ def build_context(
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
 ) -> ProxyContext:
-    """Build and initialise the model for ``arch`` under a seed derived from (arch, seed)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(derive_seed(arch.key, seed, "init"))
-        model = space.build(arch, num_classes)
-    return ProxyContext(arch, model, batch, num_classes, seed, device, dtype)
+    """Build and initialise the model for ``arch`` under a seed derived from (arch, seed).
+
+    Proxies' private copies are rebuilt the same way (bit-identical weights; for NB201 cells
+    a rebuild takes about a third of the time of ``copy.deepcopy``)."""
+
+    def build() -> nn.Module:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derive_seed(arch.key, seed, "init"))
+            return space.build(arch, num_classes)
+
+    return ProxyContext(arch, build(), batch, num_classes, seed, device, dtype, rebuild=build)
 
 
 def _hook(
@@ -133,16 +142,25 @@ def _hook(
         errors[id(proxy)] = exc
 
 
-def _shared_pass(ctx: ProxyContext, specs: Sequence[ProxySpec]) -> list[ProxyResult]:
-    """One pass (forward, plus a labelled backward if a backward proxy takes part)."""
+def _shared_pass(
+    ctx: ProxyContext, specs: Sequence[ProxySpec], uses: frozenset[str] = frozenset()
+) -> list[ProxyResult]:
+    """One pass (forward, plus a labelled backward if a backward proxy takes part).
+
+    ``uses``: what own proxies scored after it will read from the same forward (see
+    :data:`~zcbench.proxies.base.SHARED_USES`); then the images require grad, the graph is
+    kept and published as the context's :class:`~zcbench.proxies.base.TrainGraph`, and with
+    ``weight_grads`` the labelled backward keeps the graph of the weight gradients too.
+    """
     arch = ctx.arch
     start = time.perf_counter()
     dtype = DTYPES[specs[0].dtype]
     proxies = [(s, s.create()) for s in specs]
     errors: dict[int, BaseException] = {}
     need_backward = any(s.kind == "backward" for s in specs)
+    keep_graph = bool(uses)
     handles = []
-    logits = None
+    logits = graph = None
     try:
         model = ctx.fresh_model(dtype=dtype)
         for _, proxy in proxies:
@@ -157,10 +175,14 @@ def _shared_pass(ctx: ProxyContext, specs: Sequence[ProxySpec]) -> list[ProxyRes
                     handles.append(
                         module.register_forward_hook(partial(_hook, proxy, live, errors, name))
                     )
-        with torch.set_grad_enabled(need_backward):
-            logits = model(ctx.inputs(dtype))
+        x = ctx.inputs(dtype)
+        if keep_graph:
+            x = x.detach().clone().requires_grad_(True)
+        with torch.set_grad_enabled(need_backward or keep_graph):
+            logits = model(x)
+            graph = TrainGraph(model, x, logits)
             if need_backward:
-                F.cross_entropy(logits, ctx.targets).backward()
+                _labelled_backward(graph, ctx.targets, keep_graph, "weight_grads" in uses)
     except RECOVERABLE as exc:
         pass_error: BaseException | None = exc
     except RuntimeError as exc:
@@ -172,6 +194,8 @@ def _shared_pass(ctx: ProxyContext, specs: Sequence[ProxySpec]) -> list[ProxyRes
     finally:
         for h in handles:
             h.remove()
+        for _, proxy in proxies:
+            proxy.remove_grad_hooks()
     pass_seconds = (time.perf_counter() - start) / len(specs)
     results = []
     for spec, proxy in proxies:
@@ -188,7 +212,32 @@ def _shared_pass(ctx: ProxyContext, specs: Sequence[ProxySpec]) -> list[ProxyRes
             results.append(_failure(spec, arch, exc, pass_seconds + time.perf_counter() - t0))
             continue
         results.append(_result(spec, arch, value, pass_seconds + time.perf_counter() - t0))
+    if keep_graph and pass_error is None:
+        ctx.shared(TrainGraph.key(dtype), lambda: graph)  # published for the own proxies
     return results
+
+
+def _labelled_backward(
+    graph: TrainGraph, targets: torch.Tensor, keep_graph: bool, weight_grads: bool
+) -> None:
+    """The shared labelled backward: mean cross-entropy, every parameter's ``.grad`` set.
+
+    With ``weight_grads`` it runs as ``autograd.grad(..., create_graph=True)`` over all
+    parameters (the same backward kernels and values as ``.backward()``) and hands the graph
+    of the Conv2d / Linear weight gradients to the :class:`TrainGraph` for second-order
+    proxies; with ``keep_graph`` the forward graph is kept for the own proxies that read it.
+    """
+    loss = F.cross_entropy(graph.logits, targets)
+    if not weight_grads:
+        loss.backward(retain_graph=keep_graph)
+        return
+    params = [p for p in graph.model.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(loss, params, create_graph=True, allow_unused=True)
+    by_param = {}
+    for p, g in zip(params, grads):
+        p.grad = None if g is None else g.detach()
+        by_param[id(p)] = g
+    graph._weight_grads = tuple(by_param[id(w)] for w in graph.weights)
 
 
 def _own(ctx: ProxyContext, spec: ProxySpec) -> ProxyResult:
@@ -211,26 +260,32 @@ def score_context(
 ) -> list[ProxyResult]:
     """Score one architecture with every spec; results come back in the order of ``specs``.
 
-    Fused: hook proxies share one pass per dtype and every proxy shares ``ctx``'s cache of
+    Fused: hook proxies share one pass per dtype, which also keeps its forward graph for own
+    proxies of that dtype that read it (``uses``), and every proxy shares ``ctx``'s cache of
     intermediates. Unfused: each proxy runs alone on its own fork of the context.
     """
     out: dict[str, ProxyResult] = {}
     hook_groups: dict[str, list[ProxySpec]] = defaultdict(list)
+    own: list[ProxySpec] = []
     for spec in specs:
-        own_ctx = ctx if fused else ctx.fork()
         if spec.needs_labels and not ctx.has_labels:
             out[spec.name] = ProxyResult(
                 spec.name, ctx.arch, None, 0.0, "skipped", "needs labels; the batch has none"
             )
         elif spec.kind == "own":
-            out[spec.name] = _own(own_ctx, spec)
+            own.append(spec)
         elif fused:
             hook_groups[spec.dtype].append(spec)
         else:
-            (out[spec.name],) = _shared_pass(own_ctx, [spec])
-    for group in hook_groups.values():
-        for r in _shared_pass(ctx, group):
+            (out[spec.name],) = _shared_pass(ctx.fork(), [spec])
+    for dtype, group in hook_groups.items():
+        uses = frozenset(u for s in own if s.dtype == dtype for u in s.uses)
+        if not ctx.has_labels:
+            uses -= {"weight_grads"}
+        for r in _shared_pass(ctx, group, uses):
             out[r.proxy] = r
+    for spec in own:
+        out[spec.name] = _own(ctx if fused else ctx.fork(), spec)
     return [out[s.name] for s in specs]
 
 
