@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-slow test-all bench perf perf-memory foundation-report lint format clean
+.PHONY: determinism venv test test-slow test-all bench perf perf-memory foundation-report lint format clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,15 @@ perf: $(STAMP)
 # resident-memory growth while scoring 1,000 architectures in one process (long)
 perf-memory: $(STAMP)
 	$(VENV)/bin/zcbench perf --archs 5 --memory 1000 --out reports/perf-memory
+
+# score the same 20 architectures twice with every proxy, into two stores, and compare
+DET := reports/determinism
+determinism: $(STAMP)
+	rm -f $(DET)/run1.db* $(DET)/run2.db*
+	mkdir -p $(DET)
+	for run in 1 2; do $(VENV)/bin/zcbench -q score --sample 20 --sample-seed 1 \
+		--proxies all --store $(DET)/run$$run.db > /dev/null || exit 1; done
+	$(VENV)/bin/zcbench diff $(DET)/run1.db $(DET)/run2.db --out $(DET)/result.txt
 
 # every NB201 architecture's params/FLOPs checked against the table (about 8 min on 2 cores)
 foundation-report: $(STAMP)

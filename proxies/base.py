@@ -194,6 +194,11 @@ class ProxyContext:
         model.train()
         return model
 
+    def initial_model(self) -> nn.Module:
+        """The initialised model itself (as built, before any device or dtype cast), for
+        proxies that only read its parameters (params, l2_norm): never modify or run it."""
+        return self._pristine
+
     def train_graph(self, dtype: torch.dtype | None = None) -> TrainGraph:
         """The batch's forward through a fresh train-mode copy, graph kept (shared, see
         :class:`TrainGraph`). Fused scoring hands over the shared pass's own forward."""

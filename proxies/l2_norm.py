@@ -19,4 +19,4 @@ from zcbench.proxies.layers import sum_over_layers
 )
 class L2Norm(OwnProxy):
     def score(self, ctx: ProxyContext) -> float:
-        return sum_over_layers(ctx.fresh_model(), lambda layer: layer.weight.norm())
+        return sum_over_layers(ctx.initial_model(), lambda layer: layer.weight.norm())

@@ -23,7 +23,7 @@ from zcbench.proxies.base import OwnProxy, ProxyContext, register_proxy
 )
 class Params(OwnProxy):
     def score(self, ctx: ProxyContext) -> float:
-        return count_params(ctx.fresh_model()) / 1e6
+        return count_params(ctx.initial_model()) / 1e6
 
 
 @register_proxy(

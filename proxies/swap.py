@@ -21,6 +21,7 @@ plain SWAP-Score.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -29,22 +30,15 @@ from zcbench.proxies.base import HookProxy, ProxyContext, ProxyFailure, register
 _WORD = 64
 
 
-def _bit_weights(device: torch.device) -> torch.Tensor:
-    """2^i for i < 64 as int64 (the top one wraps to -2^63: still one bit per position)."""
-    w = torch.ones(_WORD, dtype=torch.int64, device=device)
-    w[1:] = 2
-    return torch.cumprod(w, 0)
-
-
 def pack_patterns(active: torch.Tensor) -> torch.Tensor:
-    """(N, M) booleans -> (M, ceil(N/64)) int64 words: one row per neuron, its N bits."""
-    n = active.shape[0]
-    weights = _bit_weights(active.device)
-    words = []
-    for start in range(0, n, _WORD):
-        chunk = active[start : start + _WORD].to(torch.int64)
-        words.append((chunk * weights[: chunk.shape[0], None]).sum(0))
-    return torch.stack(words, dim=1)
+    """(N, M) booleans -> (M, ceil(N/64)) int64 words: one row per neuron, its N bits
+    (image n is bit n % 64 of word n // 64; unused high bits are 0)."""
+    bits = np.packbits(active.cpu().numpy(), axis=0, bitorder="little")  # (ceil(N/8), M)
+    pad = (-bits.shape[0]) % (_WORD // 8)
+    if pad:
+        bits = np.concatenate([bits, np.zeros((pad, bits.shape[1]), dtype=np.uint8)])
+    words = np.ascontiguousarray(bits.T).view("<i8")  # 8 bytes per word, little-endian
+    return torch.from_numpy(words.astype(np.int64, copy=False))
 
 
 def unique_rows(words: torch.Tensor) -> torch.Tensor:

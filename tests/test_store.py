@@ -152,9 +152,25 @@ def test_score_and_export_cli(capsys, tmp_path):
     assert set(frame.dataset) == {"cifar100"}
 
 
+def test_diff_reports_identical_and_differing_results(capsys, tmp_path):
+    common = ["score", "--proxies", "naswot,params", "--batch-size", "8", "-q"]
+    main([*common, "--archs", "0,7", "--store", str(tmp_path / "a.db")])
+    main([*common, "--archs", "7,9", "--store", str(tmp_path / "b.db")])
+    capsys.readouterr()
+    assert main(["diff", str(tmp_path / "a.db"), str(tmp_path / "b.db")]) == 0
+    text = capsys.readouterr().out
+    assert "2 results in both stores" in text and "2 bit-identical, 0 differ" in text
+    assert "only in" in text and ": 2;" in text
+    with sqlite3.connect(tmp_path / "b.db") as conn:  # a changed value is found
+        conn.execute("UPDATE results SET value = value + 1e-12 WHERE proxy = 'naswot'")
+    assert main(["diff", str(tmp_path / "a.db"), str(tmp_path / "b.db")]) == 1
+    assert "1 differ" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["diff", "/nonexistent.db", "/nonexistent2.db"], "no results store"),
         (["score", "--proxies", "nope", "--archs", "0"], "unknown proxy 'nope'"),
         (["score", "--archs", "0", "--batch-size", "99999"], "batch size 99999"),
         (["score", "--proxies", "params"], "no architectures selected"),

@@ -213,6 +213,35 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from zcbench.store import ResultStore, compare_stores
+
+    for path in (args.a, args.b):
+        if not Path(path).is_file():
+            raise ZCBenchError(f"no results store at {path}")
+    with ResultStore(args.a) as a, ResultStore(args.b) as b:
+        merged = compare_stores(a, b)
+    both = merged[merged["where"] == "both"]
+    differ = both[~both["identical"]]
+    gap = (both["value_a"] - both["value_b"]).abs().max() if len(both) else float("nan")
+    lines = [
+        f"{len(both):,} results in both stores ({both.arch_index.nunique():,} architectures, "
+        f"{both.proxy.nunique()} proxies): {int(both.identical.sum()):,} bit-identical, "
+        f"{len(differ):,} differ (largest |a - b| = {gap:.3g})",
+        f"only in {args.a}: {int((merged['where'] == 'a').sum()):,}; "
+        f"only in {args.b}: {int((merged['where'] == 'b').sum()):,}",
+    ]
+    if len(differ):
+        per_proxy = differ.groupby("proxy").size().to_string()
+        lines += ["differing results per proxy:", per_proxy]
+    print("\n".join(lines))
+    if args.out:
+        Path(args.out).write_text("\n".join(lines) + "\n")
+    return 1 if len(differ) else 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -414,6 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", default="results.db", help="SQLite results file")
     p.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
     p.set_defaults(func=cmd_export)
+
+    p = command("diff", "compare two results stores: are the common results bit-identical?")
+    p.add_argument("a", help="first SQLite results file")
+    p.add_argument("b", help="second SQLite results file")
+    p.add_argument("--out", metavar="FILE", help="also write the summary to FILE")
+    p.set_defaults(func=cmd_diff)
 
     p = command("fidelity", "signed Spearman of stored scores vs ground truth and published values")
     p.add_argument("--store", default="results.db", help="SQLite results file")

@@ -226,3 +226,20 @@ class ResultStore:
                 f"unknown export format {suffix or out.name!r}; expected .csv or .parquet"
             )
         return frame
+
+
+def compare_stores(a: ResultStore, b: ResultStore) -> pd.DataFrame:
+    """Rows of two stores side by side on the result key, with ``identical``: the same status
+    and bit-identical values (both missing counts as identical), and ``where`` = both | a | b.
+    For reproducibility checks: score the same work twice (or on two machines) and compare."""
+    cols = [*_KEY, "value", "status"]
+    merged = a.frame()[cols].merge(
+        b.frame()[cols], on=list(_KEY), how="outer", suffixes=("_a", "_b"), indicator="where"
+    )
+    merged["where"] = merged["where"].map({"both": "both", "left_only": "a", "right_only": "b"})
+    va, vb = merged["value_a"], merged["value_b"]
+    same_value = (va == vb) | (va.isna() & vb.isna())
+    merged["identical"] = (
+        (merged["where"] == "both") & same_value & (merged["status_a"] == merged["status_b"])
+    )
+    return merged
