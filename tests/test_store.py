@@ -215,3 +215,12 @@ def test_fidelity_cli(capsys, tmp_path):
     assert frame.set_index("proxy").loc["params", "published"] == 0.72
     assert main(["fidelity", "--store", str(db), "--batch-size", "99"]) == 2
     assert "no scores" in capsys.readouterr().err
+
+
+def test_reference_follows_the_target_protocol():
+    from zcbench.anchors import reference_rho
+
+    assert reference_rho("fisher", "cifar10") == (0.360, "abdelfattah")
+    assert reference_rho("fisher", "cifar10", "valid_acc_200ep") == (0.50, "suite_zero")
+    assert reference_rho("zico", "cifar100", "valid_acc_200ep") == (0.81, "zico")  # only source
+    assert reference_rho("swap", "cifar10")[1] == ""

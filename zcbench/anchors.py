@@ -8,8 +8,9 @@ Spearman rho of each proxy against final accuracy on NAS-Bench-201, per dataset.
   architectures, vs validation accuracy;
 * ``zico``: Li et al., ZiCo, ICLR 2023, Spearman vs test accuracy.
 
-``reference_rho`` picks Abdelfattah where given, else Suite-Zero, else ZiCo, with the signs the
-papers report (plain is negative in Suite-Zero).
+``reference_rho`` compares like with like: against test accuracy it picks Abdelfattah where
+given, else Suite-Zero, else ZiCo / MeCo; against validation accuracy (Suite-Zero's protocol) it
+picks Suite-Zero first. Signs as the papers report them (plain is negative in Suite-Zero).
 """
 
 from __future__ import annotations
@@ -43,13 +44,17 @@ PUBLISHED_SPEARMAN: dict[str, dict[str, tuple[float, float, float]]] = {
     "meco": {"meco": (0.89, 0.88, 0.85)},  # MeCo (NeurIPS'23), "about", as anchors.md says
 }  # fmt: skip
 _PREFERENCE = ("abdelfattah", "suite_zero", "zico", "meco")
+#: Suite-Zero correlates with validation accuracy: its numbers come first for a valid target
+_PREFERENCE_VALID = ("suite_zero", "abdelfattah", "zico", "meco")
 
 
-def reference_rho(proxy: str, dataset: str) -> tuple[float, str]:
-    """(published Spearman, source) for ``proxy`` on ``dataset``; (nan, '') if none."""
+def reference_rho(proxy: str, dataset: str, target: str = "test_acc_200ep") -> tuple[float, str]:
+    """(published Spearman, source) for ``proxy`` on ``dataset`` against ``target`` (a
+    ``valid_*`` target prefers Suite-Zero, others Abdelfattah); (nan, '') if none."""
     sources = PUBLISHED_SPEARMAN.get(proxy, {})
     col = DATASETS.index(dataset)
-    for source in _PREFERENCE:
+    order = _PREFERENCE_VALID if target.startswith("valid") else _PREFERENCE
+    for source in order:
         if source in sources:
             return sources[source][col], source
     return _NA, ""

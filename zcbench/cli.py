@@ -326,8 +326,16 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
         (out / "fidelity.md").write_text(
             f"# Proxy fidelity: signed Spearman vs {args.target}\n\n"
             f"Store `{args.store}`, seed {args.seed}, batch {args.batch_size}; published values "
-            "from shared/docs/anchors.md (Abdelfattah where given, else NAS-Bench-Suite-Zero / "
-            "ZiCo / MeCo); tolerance +-0.04.\n\n" + result.to_markdown(index=False) + "\n"
+            "from shared/docs/anchors.md ("
+            + (
+                "NAS-Bench-Suite-Zero, whose protocol is validation accuracy, where given, else "
+                "Abdelfattah / ZiCo / MeCo"
+                if args.target.startswith("valid")
+                else "Abdelfattah where given, else NAS-Bench-Suite-Zero / ZiCo / MeCo"
+            )
+            + "); tolerance +-0.04.\n\n"
+            + result.to_markdown(index=False)
+            + "\n"
         )
         print(f"wrote {out / 'fidelity.csv'} and {out / 'fidelity.md'}")
     return 0

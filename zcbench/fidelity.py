@@ -41,7 +41,7 @@ def fidelity_table(
         sign = 1.0 if get_proxy(proxy).higher_is_better else -1.0
         y = truth.loc[ok.arch_index.to_numpy()].to_numpy()
         rho = sign * stats.spearmanr(ok.value.to_numpy(), y).statistic if len(ok) > 2 else np.nan
-        ref, source = reference_rho(proxy, dataset)
+        ref, source = reference_rho(proxy, dataset, target)
         diff = rho - ref if np.isfinite(ref) else np.nan
         rows.append(
             {
