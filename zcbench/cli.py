@@ -242,6 +242,40 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 1 if len(differ) else 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from zcbench.benchmarks import load_nb201_table
+    from zcbench.report import ReportConfig, build_report
+    from zcbench.runner import package_versions
+
+    config = ReportConfig(
+        store=args.store,
+        space=args.space,
+        datasets=args.dataset.split(",") if args.dataset else None,
+        targets=tuple(args.targets.split(",")),
+        seed=args.seed,
+        batch_size=args.batch_size,
+        n_boot=args.bootstrap,
+        learned_labels=args.learned_labels,
+        packages=package_versions(),
+    )
+    table = load_nb201_table(args.data)
+    unknown_targets = [t for t in config.targets if t not in table.metrics]
+    if unknown_targets:
+        raise ZCBenchError(
+            f"unknown target {unknown_targets[0]!r}; expected one of {', '.join(table.metrics)}"
+        )
+    result = build_report(config, table, args.out)
+    main = result[(result.subset == "all") & (result.target == config.targets[0])]
+    for dataset, rows in main.groupby("dataset"):
+        best = rows.sort_values("spearman", ascending=False).head(5)
+        print(
+            f"{dataset}: best vs {config.targets[0]}: "
+            + ", ".join(f"{r.proxy} {r.spearman:+.3f}" for r in best.itertuples())
+        )
+    print(f"wrote {args.out}/report.html, report.md, correlations.csv and figures")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -451,6 +485,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", default="results.db", help="SQLite results file")
     p.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
     p.set_defaults(func=cmd_export)
+
+    p = command("report", "correlation report (CSV, Markdown, HTML, PNG) from a results store")
+    p.add_argument("--store", default="results.db", help="SQLite results file")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument("--dataset", help="dataset(s), comma-separated (default: all in the store)")
+    p.add_argument(
+        "--targets",
+        default="test_acc_200ep,valid_acc_200ep,test_acc_12ep",
+        help="ground-truth metrics, the first is the main one (default: %(default)s)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="scoring seed (default: 0)")
+    p.add_argument("--batch-size", type=int, default=64, help="scoring batch size (default: 64)")
+    p.add_argument(
+        "--bootstrap", type=int, default=1000, help="bootstrap resamples (default: 1000)"
+    )
+    p.add_argument(
+        "--learned-labels",
+        type=int,
+        default=100,
+        help="labelled architectures the learned ensemble is fitted on (default: 100)",
+    )
+    p.set_defaults(func=cmd_report)
 
     p = command("diff", "compare two results stores: are the common results bit-identical?")
     p.add_argument("a", help="first SQLite results file")

@@ -1,0 +1,68 @@
+"""The report folder: files, columns, embedded figures, ensembles on held-out rows."""
+
+import re
+
+import pandas as pd
+import pytest
+
+from zcbench.benchmarks import load_nb201_table
+from zcbench.cli import main
+from zcbench.report import ReportConfig, build_report
+
+pytestmark = pytest.mark.data
+REQUIRED = [
+    "dataset",
+    "target",
+    "proxy",
+    "n",
+    "n_failed",
+    "spearman",
+    "spearman_lo",
+    "spearman_hi",
+    "kendall",
+    "pearson",
+    "top10_precision",
+    "partial_spearman_params",
+]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    db = tmp_path_factory.mktemp("report") / "r.db"
+    code = main(
+        ["score", "--proxies", "params,flops,l2_norm,synflow,naswot", "--sample", "40"]
+        + ["--batch-size", "8", "--store", str(db), "-q"]
+    )
+    assert code == 0
+    return db
+
+
+def test_report_writes_every_file(store, tmp_path):
+    config = ReportConfig(store=str(store), batch_size=8, n_boot=50, learned_labels=12)
+    result = build_report(config, load_nb201_table(), tmp_path)
+    assert set(REQUIRED) <= set(result.columns)
+    csv = pd.read_csv(tmp_path / "correlations.csv")
+    assert len(csv) == len(result) and set(csv.subset) == {"all", "unique", "held_out"}
+    assert set(csv.target) == {"test_acc_200ep", "valid_acc_200ep", "test_acc_12ep"}
+    held = csv[csv.subset == "held_out"]
+    assert {"learned", "mean_rank", "log_rank"} <= set(held.proxy)
+    assert "vote" not in set(csv.proxy)  # jacob_cov and snip were not scored
+    assert "learned" not in set(csv[csv.subset == "all"].proxy)  # read on held-out only
+    assert (held.n <= 40 - 12).all()
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert pngs == ["bars.png", "heatmap_cifar10.png", "scatter_cifar10.png", "topk_cifar10.png"]
+    page = (tmp_path / "report.html").read_text()
+    assert len(re.findall(r"src='data:image/png;base64,[A-Za-z0-9+/=]{100,}'", page)) == 4
+    md = (tmp_path / "report.md").read_text()
+    assert "## Protocol" in md and "batch size 8" in md
+
+
+def test_report_cli_and_errors(store, tmp_path, capsys):
+    out = tmp_path / "rep"
+    args = ["report", "--store", str(store), "--batch-size", "8", "--bootstrap", "30"]
+    assert main([*args, "--learned-labels", "10", "--out", str(out)]) == 0
+    assert "best vs test_acc_200ep" in capsys.readouterr().out
+    assert main([*args, "--targets", "nope", "--out", str(out)]) == 2
+    assert "unknown target 'nope'" in capsys.readouterr().err
+    assert main([*args, "--out", str(out), "--seed", "9"]) == 2
+    assert "no nb201 scores with seed 9" in capsys.readouterr().err

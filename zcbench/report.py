@@ -1,0 +1,445 @@
+"""Correlation reports: stored scores in, ``correlations.csv`` + Markdown + HTML + PNG out.
+
+``build_report`` reads a results store and the benchmark table and writes, into one folder:
+
+* ``correlations.csv`` (the source of truth): one row per dataset, subset, target and proxy or
+  ensemble, with n, failures, signed Spearman and its bootstrap interval, Kendall, Pearson,
+  top-k precision / recall and the partial Spearman given #params and given FLOPs;
+* ``proxy_matrix_<dataset>.csv``: signed Spearman between proxies;
+* PNG figures drawn by functions that return a matplotlib Figure (Agg backend);
+* ``report.md`` and a self-contained ``report.html`` (figures embedded as data URIs);
+* ``config.json``: the protocol (store, seed, batch size, targets, bootstrap, learned-ensemble
+  labels) and package versions.
+
+Figures are built with :class:`matplotlib.figure.Figure` directly (no pyplot, so no global
+backend or state).
+
+Subsets: ``all`` (every scored architecture), ``unique`` (one architecture per canonical
+class, the lowest index, so isomorphic duplicates do not inflate n) and ``held_out`` (the
+architectures the learned ensemble was not fitted on; every proxy and ensemble is reported
+there too, so the comparison is like for like).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from zcbench.benchmarks import BenchmarkTable
+from zcbench.correlate import (
+    _top_set,
+    correlation_table,
+    proxy_matrix,
+    wide_scores,
+)
+from zcbench.ensembles import (
+    VOTE_MEMBERS,
+    learned,
+    learned_split,
+    log_rank,
+    mean_rank,
+    vote,
+)
+from zcbench.errors import ZCBenchError
+from zcbench.proxies import get_proxy
+from zcbench.spaces import get_space
+from zcbench.store import ResultStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TARGETS: tuple[str, ...] = ("test_acc_200ep", "valid_acc_200ep", "test_acc_12ep")
+#: size baselines: reported beside every proxy, left out of the ensembles' members
+SIZE_BASELINES: tuple[str, ...] = ("params", "flops")
+ENSEMBLES: tuple[str, ...] = ("vote", "mean_rank", "log_rank", "learned")
+
+
+@dataclass
+class ReportConfig:
+    store: str
+    space: str = "nb201"
+    datasets: Sequence[str] | None = None  # None: every dataset in the store
+    targets: Sequence[str] = DEFAULT_TARGETS
+    seed: int = 0
+    batch_size: int = 64
+    n_boot: int = 1000
+    learned_labels: int = 100
+    learned_seed: int = 0
+    packages: dict[str, str] = field(default_factory=dict)
+
+
+def _directions(proxies: Sequence[str]) -> dict[str, bool]:
+    out = {}
+    for p in proxies:
+        try:
+            out[p] = get_proxy(p).higher_is_better
+        except ZCBenchError:
+            out[p] = True  # a proxy no longer registered: assume higher is better, say so
+            log.warning("proxy %s is not registered; assuming higher is better", p)
+    out.update({e: True for e in ENSEMBLES})
+    return out
+
+
+def ensemble_scores(
+    scores: pd.DataFrame,
+    directions: dict[str, bool],
+    target: pd.Series,
+    train: pd.Index,
+) -> pd.DataFrame:
+    """The ensembles as extra columns: vote (Abdelfattah's members, when scored), mean and
+    log rank over every proxy except the size baselines, learned over the same members
+    (fitted on ``train``'s ``target``)."""
+    members = [c for c in scores.columns if c not in SIZE_BASELINES]
+    out = {}
+    if all(m in scores.columns for m in VOTE_MEMBERS):
+        out["vote"] = vote(scores, directions, VOTE_MEMBERS)
+    if len(members) >= 2:
+        out["mean_rank"] = mean_rank(scores, directions, members)
+        out["log_rank"] = log_rank(scores, directions, members)
+        out["learned"] = learned(scores, directions, members, target, train)
+    return pd.DataFrame(out, index=scores.index)
+
+
+def unique_representatives(space_name: str, index: pd.Index) -> pd.Index:
+    """The lowest index of each canonical class among ``index``."""
+    space = get_space(space_name)
+    keys = pd.Series([space.canonical(space.from_index(int(i))) for i in index], index=index)
+    return pd.Index(sorted(keys.groupby(keys).apply(lambda s: s.index.min())))
+
+
+# -- figures ---------------------------------------------------------------------------------
+def _axis_scale(values: np.ndarray) -> tuple[str, dict]:
+    """Log x when every value is > 0 and they span more than three decades; symlog when they
+    span decades but include zeros or negatives (synflow's 0 for dead cells, grasp); else
+    linear."""
+    v = values[np.isfinite(values)]
+    nonzero = np.abs(v[v != 0])
+    if len(nonzero) == 0 or nonzero.max() / nonzero.min() <= 1e3:
+        return "linear", {}
+    if (v > 0).all():
+        return "log", {}
+    return "symlog", {"linthresh": float(np.quantile(nonzero, 0.05))}
+
+
+def _decade_ticks(values: np.ndarray, most: int = 5) -> list[float]:
+    """At most ``most`` decades per sign (plus 0 when present), evenly thinned."""
+    ticks: list[float] = [0.0] if (values == 0).any() else []
+    for sign in (1.0, -1.0):
+        part = np.abs(values[np.sign(values) == sign])
+        if len(part) == 0:
+            continue
+        lo, hi = int(np.floor(np.log10(part.min()))), int(np.ceil(np.log10(part.max())))
+        step = max(1, math.ceil((hi - lo) / most))
+        ticks += [sign * 10.0**e for e in range(lo, hi + 1, step)]
+    return sorted(ticks)
+
+
+def scatter_figure(
+    scores: pd.DataFrame, target: pd.Series, rows: pd.DataFrame, title: str
+) -> Figure:
+    """Proxy vs accuracy, one panel per column (log / symlog x where the values span more
+    than three decades), rho in each title."""
+    cols = list(scores.columns)
+    ncols = min(5, len(cols))
+    nrows = math.ceil(len(cols) / ncols)
+    fig = Figure(figsize=(3.2 * ncols, 2.8 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    rho = rows.set_index("proxy")["spearman"]
+    for ax, col in zip(axes.flat, cols):
+        x = scores[col].to_numpy(dtype=float)
+        y = target.reindex(scores.index).to_numpy(dtype=float)
+        ok = np.isfinite(x) & np.isfinite(y)
+        ax.scatter(x[ok], y[ok], s=4, alpha=0.4, color="tab:blue", linewidths=0)
+        scale, kwargs = _axis_scale(x[ok])
+        ax.set_xscale(scale, **kwargs)
+        if scale != "linear":
+            ax.set_xticks(_decade_ticks(x[ok]))
+        ax.set_title(f"{col}  rho={rho.get(col, float('nan')):+.3f}", fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(cols) :]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(target.name or "accuracy", fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def bars_figure(rows: pd.DataFrame, title: str) -> Figure:
+    """Signed Spearman with its bootstrap interval per proxy, one group per dataset."""
+    datasets = list(dict.fromkeys(rows["dataset"]))
+    order = rows.groupby("proxy")["spearman"].mean().sort_values(ascending=True).index.tolist()
+    fig = Figure(figsize=(8, 0.32 * len(order) * max(1, len(datasets) / 1.5) + 1.5))
+    ax = fig.subplots()
+    height = 0.8 / len(datasets)
+    for k, ds in enumerate(datasets):
+        sub = rows[rows["dataset"] == ds].set_index("proxy").reindex(order)
+        y = np.arange(len(order)) + k * height
+        err = np.vstack(
+            [sub["spearman"] - sub["spearman_lo"], sub["spearman_hi"] - sub["spearman"]]
+        )
+        ax.barh(y, sub["spearman"], height=height, xerr=err, label=ds, capsize=2)
+    ax.set_yticks(np.arange(len(order)) + 0.4 - height / 2)
+    ax.set_yticklabels(order, fontsize=8)
+    ax.axvline(0, color="black", linewidth=0.6)
+    ax.set_xlabel("signed Spearman rho (95% bootstrap interval)")
+    ax.set_title(title, fontsize=11)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap_figure(matrix: pd.DataFrame, title: str) -> Figure:
+    n = len(matrix)
+    fig = Figure(figsize=(0.45 * n + 2.5, 0.45 * n + 2))
+    ax = fig.subplots()
+    im = ax.imshow(matrix.to_numpy(dtype=float), vmin=-1, vmax=1, cmap="RdBu_r")
+    ax.set_xticks(range(n))
+    ax.set_xticklabels(matrix.columns, rotation=90, fontsize=7)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels(matrix.index, fontsize=7)
+    for i in range(n):
+        for j in range(n):
+            v = matrix.iat[i, j]
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=5)
+    fig.colorbar(im, ax=ax, fraction=0.046, label="signed Spearman")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def topk_figure(
+    scores: pd.DataFrame, target: pd.Series, directions: dict[str, bool], title: str
+) -> Figure:
+    """Top-k precision (share of the score's top k% that is in the target's top k%) for
+    k = 1..50%, one line per column; the dashed line is what a random ranking gets."""
+    ks = np.arange(1, 51)
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    y_all = target.reindex(scores.index).to_numpy(dtype=float)
+    for col in scores.columns:
+        s = scores[col].to_numpy(dtype=float) * (1.0 if directions.get(col, True) else -1.0)
+        ok = np.isfinite(s) & np.isfinite(y_all)
+        if ok.sum() < 10:
+            continue
+        prec = []
+        for k in ks:
+            p, t = _top_set(s[ok], k), _top_set(y_all[ok], k)
+            prec.append((p & t).sum() / p.sum())
+        style = "-" if col not in ENSEMBLES else "--"
+        ax.plot(ks, prec, style, label=col, linewidth=1.2)
+    ax.plot(ks, ks / 100, ":", color="grey", label="random")
+    ax.set_xlabel("k (% of architectures)")
+    ax.set_ylabel("top-k precision")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=6, ncol=3)
+    fig.tight_layout()
+    return fig
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    fig.savefig(path, dpi=110)  # Figure without pyplot: the Agg canvas, no global state
+    return path
+
+
+# -- the report ------------------------------------------------------------------------------
+def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -> pd.DataFrame:
+    """Write the report folder; returns the correlations frame."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not Path(config.store).is_file():
+        raise ZCBenchError(f"no results store at {config.store}; run 'zcbench score' first")
+    with ResultStore(config.store) as store:
+        frame = store.frame(
+            "space = ? AND seed = ? AND batch_size = ?",
+            (config.space, config.seed, config.batch_size),
+        )
+    if frame.empty:
+        raise ZCBenchError(
+            f"no {config.space} scores with seed {config.seed} and batch size "
+            f"{config.batch_size} in {config.store}"
+        )
+    datasets = list(config.datasets or sorted(frame["dataset"].unique()))
+    all_rows, figures, matrices = [], [], {}
+    for dataset in datasets:
+        sub = frame[frame["dataset"] == dataset]
+        if sub.empty:
+            raise ZCBenchError(f"no scores for {dataset} in {config.store}")
+        scores = wide_scores(sub)
+        directions = _directions(scores.columns)
+        truth = table.for_dataset(dataset).reindex(scores.index)[list(config.targets)]
+        primary = truth[config.targets[0]].rename(config.targets[0])
+        train, held_out = learned_split(scores.index, config.learned_labels, config.learned_seed)
+        ens = ensemble_scores(scores, directions, primary, train)
+        params = scores["params"] if "params" in scores else None
+        flops = scores["flops"] if "flops" in scores else None
+        everything = pd.concat([scores, ens], axis=1)
+        unique = unique_representatives(config.space, scores.index)
+        main_rows = None
+        for subset, idx in (("all", scores.index), ("unique", unique), ("held_out", held_out)):
+            cols = (
+                everything.columns
+                if subset == "held_out"
+                else everything.columns.drop("learned", errors="ignore")
+            )
+            rows = correlation_table(
+                everything.loc[idx, cols],
+                truth.loc[idx],
+                directions=directions,
+                params=params,
+                flops=flops,
+                n_boot=config.n_boot,
+                seed=config.seed,
+                dataset=dataset,
+                subset=subset,
+            )
+            all_rows.append(rows)
+            if subset == "all":
+                main_rows = rows[rows["target"] == config.targets[0]]
+        matrices[dataset] = proxy_matrix(scores, directions)
+        matrices[dataset].to_csv(out / f"proxy_matrix_{dataset}.csv")
+        figures.append(
+            (
+                f"{dataset}: proxy vs {config.targets[0]}",
+                _save(
+                    scatter_figure(
+                        everything.drop(columns="learned", errors="ignore"),
+                        primary,
+                        main_rows,
+                        f"{dataset}: score vs {config.targets[0]} (n = {len(scores)})",
+                    ),
+                    out / f"scatter_{dataset}.png",
+                ),
+            )
+        )
+        figures.append(
+            (
+                f"{dataset}: proxy-proxy correlation",
+                _save(
+                    heatmap_figure(matrices[dataset], f"{dataset}: signed Spearman, proxy pairs"),
+                    out / f"heatmap_{dataset}.png",
+                ),
+            )
+        )
+        figures.append(
+            (
+                f"{dataset}: top-k precision",
+                _save(
+                    topk_figure(
+                        everything.drop(columns="learned", errors="ignore"),
+                        primary,
+                        directions,
+                        f"{dataset}: top-k precision vs {config.targets[0]}",
+                    ),
+                    out / f"topk_{dataset}.png",
+                ),
+            )
+        )
+    result = pd.concat(all_rows, ignore_index=True)
+    result.insert(0, "space", config.space)
+    result.to_csv(out / "correlations.csv", index=False)
+    bars_rows = result[(result["subset"] == "all") & (result["target"] == config.targets[0])]
+    figures.insert(
+        0,
+        (
+            f"signed Spearman vs {config.targets[0]}",
+            _save(
+                bars_figure(bars_rows, f"Signed Spearman vs {config.targets[0]}, all archs"),
+                out / "bars.png",
+            ),
+        ),
+    )
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str) + "\n")
+    markdown = _markdown(result, config, frame, figures)
+    (out / "report.md").write_text(markdown)
+    (out / "report.html").write_text(_html(result, config, frame, figures))
+    return result
+
+
+def _summary_table(result: pd.DataFrame, dataset: str, target: str, subset: str) -> pd.DataFrame:
+    rows = result[
+        (result["dataset"] == dataset) & (result["target"] == target) & (result["subset"] == subset)
+    ]
+    cols = [
+        "proxy",
+        "n",
+        "n_failed",
+        "spearman",
+        "spearman_lo",
+        "spearman_hi",
+        "kendall",
+        "pearson",
+        "top10_precision",
+        "partial_spearman_params",
+        "partial_spearman_flops",
+    ]
+    return rows[cols].sort_values("spearman", ascending=False).round(3)
+
+
+def _protocol(config: ReportConfig, frame: pd.DataFrame) -> list[str]:
+    n_archs = frame.groupby("dataset")["arch_index"].nunique().to_dict()
+    return [
+        f"- store: `{config.store}`; space {config.space}; seed {config.seed}; batch size "
+        f"{config.batch_size}; minibatch of real training images per dataset",
+        f"- architectures per dataset: {n_archs}",
+        f"- targets: {', '.join(config.targets)} (first = main); signed correlations (a "
+        "positive value means the proxy ranks good architectures high)",
+        f"- intervals: 95% percentile bootstrap over architectures, {config.n_boot} resamples",
+        f"- ensembles over every proxy but #params / FLOPs; `vote` = Abdelfattah's "
+        f"{', '.join(VOTE_MEMBERS)}; `learned` fitted on {config.learned_labels} labelled "
+        f"architectures (seed {config.learned_seed}) and read on the held-out rest only",
+        "- subsets: all; unique (one architecture per canonical class); held_out",
+        f"- packages: {', '.join(f'{k} {v}' for k, v in config.packages.items())}",
+    ]
+
+
+def _markdown(result, config, frame, figures) -> str:
+    lines = ["# zcbench correlation report", "", "## Protocol", "", *_protocol(config, frame)]
+    target = config.targets[0]
+    for dataset in dict.fromkeys(result["dataset"]):
+        for subset in ("all", "held_out"):
+            lines += [
+                "",
+                f"## {dataset}: vs {target}, {subset}",
+                "",
+                _summary_table(result, dataset, target, subset).to_markdown(index=False),
+            ]
+    lines += ["", "## Figures", ""]
+    lines += [f"![{title}]({path.name})" for title, path in figures]
+    return "\n".join(lines) + "\n"
+
+
+def _html(result, config, frame, figures) -> str:
+    target = config.targets[0]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>zcbench report</title>",
+        "<style>body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
+        "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;"
+        "padding:2px 6px;text-align:right}img{max-width:100%}</style></head><body>",
+        "<h1>zcbench correlation report</h1><h2>Protocol</h2><ul>",
+    ]
+    parts += [f"<li>{html.escape(line[2:])}</li>" for line in _protocol(config, frame)]
+    parts.append("</ul>")
+    for dataset in dict.fromkeys(result["dataset"]):
+        for subset in ("all", "held_out"):
+            parts.append(f"<h2>{html.escape(dataset)}: vs {target}, {subset}</h2>")
+            parts.append(_summary_table(result, dataset, target, subset).to_html(index=False))
+    parts.append("<h2>Figures</h2>")
+    for title, path in figures:
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        parts.append(
+            f"<h3>{html.escape(title)}</h3><img alt='{html.escape(title)}' "
+            f"src='data:image/png;base64,{data}'>"
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
