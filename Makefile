@@ -48,7 +48,7 @@ determinism: $(STAMP)
 
 # every NB201 architecture's params/FLOPs checked against the table (about 8 min on 2 cores)
 foundation-report: $(STAMP)
-	$(VENV)/bin/zcbench bench --params-sample 15625 --out reports/foundation
+	$(VENV)/bin/zcbench bench --foundation-only --params-sample 15625 --out reports/foundation
 
 lint: $(STAMP)
 	$(PY) -m ruff check zcbench proxies searchers tests

@@ -1,9 +1,16 @@
-"""``zcbench bench``: the main job.
+"""``zcbench bench``: the main job, score -> correlate -> report.
 
-Until scoring lands (issue 3) the job is the foundation check: it loads and validates the
-ground truth, round-trips every architecture of both spaces, checks the network builder's
-parameter and FLOP counts against the published numbers, and draws real minibatches from every
-dataset. Results are tidy CSVs plus a Markdown summary and a JSON sidecar with the config.
+1. Foundation checks (:func:`run_foundation`): load and validate the ground truth, round-trip
+   every architecture of both spaces, check the builder's parameter and FLOP counts against
+   the published numbers, draw real minibatches from every dataset (``bench.md``).
+2. Scoring (:func:`run_pipeline`): a seeded sample of architectures per dataset with every
+   proxy, into ``scores.db`` in the output folder (resumable: a rerun only scores what is
+   missing).
+3. The correlation report (:func:`zcbench.report.build_report`): ``correlations.csv``,
+   ``report.md``, ``report.html`` and figures in the same folder.
+
+The default configuration fits about 20 minutes on a 2-core CPU; ``--config FILE`` (TOML)
+changes any of it (see :class:`PipelineConfig` and the README).
 """
 
 from __future__ import annotations
@@ -225,3 +232,76 @@ def _write_markdown(
         "",
     ]
     (out / "bench.md").write_text("\n".join(lines))
+
+
+@dataclass
+class PipelineConfig:
+    """What ``zcbench bench`` scores and reports; every field may be set in a TOML file."""
+
+    space: str = "nb201"
+    datasets: tuple[str, ...] = ("cifar10",)
+    proxies: str = "all"
+    #: architectures per dataset (a seeded sample; about 3.5 s each for the full panel on
+    #: 2 CPU cores, so the default fits the 20-minute budget with the checks and report)
+    sample: int = 250
+    sample_seed: int = 0
+    seed: int = 0
+    batch_size: int = 64
+    targets: tuple[str, ...] = ("test_acc_200ep", "valid_acc_200ep", "test_acc_12ep")
+    bootstrap: int = 1000
+    learned_labels: int = 50
+    params_sample: int = 1000
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> PipelineConfig:
+        import tomllib
+
+        from zcbench.errors import ZCBenchError
+
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ZCBenchError(f"no bench config at {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ZCBenchError(f"bench config {path} is not valid TOML: {exc}") from None
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ZCBenchError(
+                f"unknown bench config key {unknown[0]!r} in {path}; expected one of "
+                f"{', '.join(sorted(known))}"
+            )
+        for key in ("datasets", "targets"):
+            if key in raw:
+                value = raw[key]
+                raw[key] = tuple([value] if isinstance(value, str) else value)
+        return cls(**raw)
+
+
+def run_pipeline(
+    cfg: PipelineConfig, out: str | Path, data_dir: str | None = None, progress: bool = True
+):
+    """Score every dataset's sample into ``out/scores.db``; returns the run summaries."""
+    from zcbench.datasets import dataset_info
+    from zcbench.proxies import resolve_proxies
+    from zcbench.runner import run_scoring
+    from zcbench.store import ResultStore
+
+    space = get_space(cfg.space, data_dir)
+    specs = resolve_proxies(cfg.proxies)
+    archs = sample_indices(space, cfg.sample, cfg.sample_seed)
+    summaries = {}
+    with ResultStore(Path(out) / "scores.db") as store:
+        for dataset in cfg.datasets:
+            summaries[dataset_info(dataset).name] = run_scoring(
+                space,
+                dataset_info(dataset).name,
+                archs,
+                specs,
+                store,
+                seed=cfg.seed,
+                batch_size=cfg.batch_size,
+                data_dir=data_dir,
+                progress=progress,
+            )
+    return summaries

@@ -89,20 +89,39 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from zcbench.bench import BenchConfig, run_foundation
+    from pathlib import Path
 
+    from zcbench.bench import BenchConfig, PipelineConfig, run_foundation, run_pipeline
+    from zcbench.benchmarks import load_nb201_table
+    from zcbench.report import ReportConfig, build_report
+    from zcbench.runner import package_versions
+
+    pipe = PipelineConfig.from_toml(args.config) if args.config else PipelineConfig()
+    if args.params_sample is not None:
+        pipe.params_sample = args.params_sample
+    if args.sample is not None:
+        pipe.sample = args.sample
     cfg = BenchConfig(
         out=args.out,
         data_dir=args.data,
-        params_sample=args.params_sample,
+        params_sample=pipe.params_sample,
         seed=args.seed,
         workers=args.workers,
         progress=not args.quiet,
     )
     print(
-        f"zcbench bench: foundation checks (params sample {cfg.params_sample}, seed "
-        f"{cfg.seed}, {cfg.workers} workers) -> {cfg.out}"
+        f"zcbench bench -> {cfg.out}\n"
+        f"  1. foundation checks (params sample {cfg.params_sample}, seed {cfg.seed}, "
+        f"{cfg.workers} workers)"
     )
+    if not args.foundation_only:
+        print(
+            f"  2. scoring {pipe.sample} {pipe.space} architectures (sample seed "
+            f"{pipe.sample_seed}) on {', '.join(pipe.datasets)} with proxies {pipe.proxies!r}, "
+            f"batch {pipe.batch_size}, seed {pipe.seed}\n"
+            f"  3. correlation report vs {', '.join(pipe.targets)} ({pipe.bootstrap} bootstrap "
+            f"resamples, learned ensemble on {pipe.learned_labels} labels)"
+        )
     start = time.perf_counter()
     checks, out = run_foundation(cfg)
     for row in checks.itertuples():
@@ -110,7 +129,38 @@ def cmd_bench(args: argparse.Namespace) -> int:
     failed = int((checks.status != "ok").sum())
     print(
         f"{len(checks) - failed}/{len(checks)} checks passed in "
-        f"{time.perf_counter() - start:.0f} s; report: {out / 'bench.md'}"
+        f"{time.perf_counter() - start:.0f} s; checks: {out / 'bench.md'}"
+    )
+    if args.foundation_only:
+        return 1 if failed else 0
+    summaries = run_pipeline(pipe, out, args.data, progress=not args.quiet)
+    for dataset, summary in summaries.items():
+        print(
+            f"  scored {dataset}: {summary.scored} new, {summary.skipped} already stored, "
+            f"{summary.seconds:.0f} s"
+        )
+    report = ReportConfig(
+        store=str(Path(out) / "scores.db"),
+        space=pipe.space,
+        datasets=list(summaries),
+        targets=pipe.targets,
+        seed=pipe.seed,
+        batch_size=pipe.batch_size,
+        n_boot=pipe.bootstrap,
+        learned_labels=pipe.learned_labels,
+        packages=package_versions(),
+    )
+    result = build_report(report, load_nb201_table(args.data), out)
+    main = result[(result.subset == "all") & (result.target == pipe.targets[0])]
+    for dataset, rows in main.groupby("dataset"):
+        best = rows.sort_values("spearman", ascending=False).head(5)
+        print(
+            f"  {dataset} best vs {pipe.targets[0]}: "
+            + ", ".join(f"{r.proxy} {r.spearman:+.3f}" for r in best.itertuples())
+        )
+    print(
+        f"done in {time.perf_counter() - start:.0f} s; report: {Path(out) / 'report.html'} "
+        f"(also report.md, correlations.csv)"
     )
     return 1 if failed else 0
 
@@ -541,14 +591,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports/perf", metavar="DIR", help="report directory")
     p.set_defaults(func=cmd_perf)
 
-    p = command("bench", "run the main job and write its report (see README)")
+    p = command("bench", "the main job: checks, scoring, correlation report (see README)")
     p.add_argument("--out", default="reports/bench", metavar="DIR", help="report directory")
+    p.add_argument("--config", metavar="FILE.toml", help="pipeline settings (see README)")
     p.add_argument(
         "--params-sample",
         type=int,
-        default=1000,
         metavar="N",
         help="architectures whose params are checked against the table (default 1000)",
+    )
+    p.add_argument("--sample", type=int, metavar="N", help="architectures scored per dataset")
+    p.add_argument(
+        "--foundation-only", action="store_true", help="only the foundation checks (no scoring)"
     )
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
     p.add_argument(

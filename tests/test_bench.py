@@ -1,0 +1,44 @@
+"""``zcbench bench``: its configuration file, and (slow) the whole pipeline on a tiny sample."""
+
+import pytest
+
+from zcbench.bench import PipelineConfig
+from zcbench.cli import main
+from zcbench.errors import ZCBenchError
+
+
+def test_config_from_toml(tmp_path):
+    path = tmp_path / "bench.toml"
+    path.write_text('datasets = "cifar100"\nsample = 12\nproxies = "params,naswot"\n')
+    cfg = PipelineConfig.from_toml(path)
+    assert cfg.datasets == ("cifar100",) and cfg.sample == 12 and cfg.proxies == "params,naswot"
+    assert cfg.batch_size == PipelineConfig().batch_size  # untouched keys keep their defaults
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("samples = 3\n", "unknown bench config key 'samples'"), ("sample = \n", "not valid TOML")],
+)
+def test_bad_config_is_one_line(tmp_path, text, message):
+    path = tmp_path / "bench.toml"
+    path.write_text(text)
+    with pytest.raises(ZCBenchError, match=message):
+        PipelineConfig.from_toml(path)
+    with pytest.raises(ZCBenchError, match="no bench config"):
+        PipelineConfig.from_toml(tmp_path / "missing.toml")
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_bench_pipeline_end_to_end(tmp_path, capsys):
+    path = tmp_path / "bench.toml"
+    path.write_text(
+        'proxies = "params,flops,synflow,naswot,snip,jacob_cov"\nsample = 24\n'
+        "learned_labels = 8\nbootstrap = 50\nparams_sample = 20\nbatch_size = 16\n"
+    )
+    code = main(["bench", "--config", str(path), "--out", str(tmp_path / "b"), "-q"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "scoring 24 nb201 architectures" in out and "report.html" in out
+    for name in ("bench.md", "scores.db", "correlations.csv", "report.html", "bars.png"):
+        assert (tmp_path / "b" / name).is_file(), name
