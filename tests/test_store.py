@@ -212,7 +212,9 @@ def test_fidelity_cli(capsys, tmp_path):
     )
     frame = pd.read_csv(tmp_path / "fid" / "fidelity.csv")
     assert set(frame.proxy) == {"params", "flops"} and (frame.n == 8).all()
-    assert frame.set_index("proxy").loc["params", "published"] == 0.72
+    params = frame.set_index("proxy").loc["params"]
+    assert (params.published, params.source) == (0.75, "zico")  # ZiCo's is vs test accuracy
+    assert (params.pub_suite_zero, params.pub_zico) == (0.72, 0.75)
     assert main(["fidelity", "--store", str(db), "--batch-size", "99"]) == 2
     assert "no scores" in capsys.readouterr().err
 
@@ -224,3 +226,4 @@ def test_reference_follows_the_target_protocol():
     assert reference_rho("fisher", "cifar10", "valid_acc_200ep") == (0.50, "suite_zero")
     assert reference_rho("zico", "cifar100", "valid_acc_200ep") == (0.81, "zico")  # only source
     assert reference_rho("swap", "cifar10")[1] == ""
+    assert reference_rho("params", "cifar10") == (0.75, "zico")  # vs test before vs validation

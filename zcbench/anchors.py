@@ -9,8 +9,9 @@ Spearman rho of each proxy against final accuracy on NAS-Bench-201, per dataset.
 * ``zico``: Li et al., ZiCo, ICLR 2023, Spearman vs test accuracy.
 
 ``reference_rho`` compares like with like: against test accuracy it picks Abdelfattah where
-given, else Suite-Zero, else ZiCo / MeCo; against validation accuracy (Suite-Zero's protocol) it
-picks Suite-Zero first. Signs as the papers report them (plain is negative in Suite-Zero).
+given, else ZiCo / MeCo (both vs test), else Suite-Zero; against validation accuracy
+(Suite-Zero's protocol) it picks Suite-Zero first. ``published`` lists every source. Signs as
+the papers report them (plain is negative in Suite-Zero).
 """
 
 from __future__ import annotations
@@ -43,9 +44,18 @@ PUBLISHED_SPEARMAN: dict[str, dict[str, tuple[float, float, float]]] = {
     "zico": {"zico": (0.80, 0.81, 0.79)},
     "meco": {"meco": (0.89, 0.88, 0.85)},  # MeCo (NeurIPS'23), "about", as anchors.md says
 }  # fmt: skip
-_PREFERENCE = ("abdelfattah", "suite_zero", "zico", "meco")
+#: sources measured against test accuracy first (Suite-Zero's numbers are vs validation)
+_PREFERENCE = ("abdelfattah", "zico", "meco", "suite_zero")
 #: Suite-Zero correlates with validation accuracy: its numbers come first for a valid target
 _PREFERENCE_VALID = ("suite_zero", "abdelfattah", "zico", "meco")
+SOURCES: tuple[str, ...] = ("abdelfattah", "suite_zero", "zico", "meco")
+
+
+def published(proxy: str, dataset: str) -> dict[str, float]:
+    """Every published Spearman for ``proxy`` on ``dataset``, by source (NaN where none)."""
+    sources = PUBLISHED_SPEARMAN.get(proxy, {})
+    col = DATASETS.index(dataset)
+    return {src: sources[src][col] if src in sources else _NA for src in SOURCES}
 
 
 def reference_rho(proxy: str, dataset: str, target: str = "test_acc_200ep") -> tuple[float, str]:

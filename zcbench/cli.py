@@ -415,9 +415,13 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
                 "NAS-Bench-Suite-Zero, whose protocol is validation accuracy, where given, else "
                 "Abdelfattah / ZiCo / MeCo"
                 if args.target.startswith("valid")
-                else "Abdelfattah where given, else NAS-Bench-Suite-Zero / ZiCo / MeCo"
+                else "Abdelfattah where given, else ZiCo / MeCo (vs test), else "
+                "NAS-Bench-Suite-Zero (vs validation)"
             )
-            + "); tolerance +-0.04.\n\n"
+            + "); tolerance +-0.04. The pub_* columns list every source "
+            "(abdelfattah, zico, meco: vs test accuracy; suite_zero: vs validation). "
+            "`spearman` excludes failures (n_failed); `spearman_failed_last` ranks them last "
+            "instead, as a reference code that keeps log(0) = -inf would.\n\n"
             + result.to_markdown(index=False)
             + "\n"
         )

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from zcbench.anchors import reference_rho
+from zcbench.anchors import published, reference_rho
 from zcbench.benchmarks import BenchmarkTable
 from zcbench.proxies import get_proxy
 from zcbench.store import ResultStore
@@ -41,6 +41,12 @@ def fidelity_table(
         sign = 1.0 if get_proxy(proxy).higher_is_better else -1.0
         y = truth.loc[ok.arch_index.to_numpy()].to_numpy()
         rho = sign * stats.spearmanr(ok.value.to_numpy(), y).statistic if len(ok) > 2 else np.nan
+        # the same with every failure ranked last (as a reference code keeping log(0) = -inf
+        # would rank it); our policy excludes failures, this column shows what that changes
+        signed_all = sign * group.value.where(group.status == "ok").to_numpy(dtype=float)
+        signed_all[~np.isfinite(signed_all)] = -np.inf
+        y_all = truth.loc[group.arch_index.to_numpy()].to_numpy()
+        rho_last = stats.spearmanr(signed_all, y_all).statistic if len(group) > 2 else np.nan
         ref, source = reference_rho(proxy, dataset, target)
         diff = rho - ref if np.isfinite(ref) else np.nan
         rows.append(
@@ -50,10 +56,12 @@ def fidelity_table(
                 "n": len(ok),
                 "n_failed": len(group) - len(ok),
                 "spearman": round(float(rho), 4),
+                "spearman_failed_last": round(float(rho_last), 4),
                 "published": ref,
                 "source": source,
                 "diff": round(float(diff), 4) if np.isfinite(diff) else np.nan,
                 "within_tol": bool(abs(diff) <= tolerance) if np.isfinite(diff) else None,
+                **{f"pub_{src}": value for src, value in published(proxy, dataset).items()},
             }
         )
     if not rows:
