@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: determinism venv test test-slow test-all bench perf perf-memory foundation-report lint format clean
+.PHONY: report-check determinism venv test test-slow test-all bench perf perf-memory foundation-report lint format clean
 
 venv: $(STAMP)
 
@@ -45,6 +45,14 @@ determinism: $(STAMP)
 	for run in 1 2; do $(VENV)/bin/zcbench -q score --sample 20 --sample-seed 1 \
 		--proxies all --store $(DET)/run$$run.db > /dev/null || exit 1; done
 	$(VENV)/bin/zcbench diff $(DET)/run1.db $(DET)/run2.db --out $(DET)/result.txt
+
+# open a report in headless chromium and check that every embedded figure decodes
+REPORT ?= reports/correlation/report.html
+report-check:
+	@command -v chromium > /dev/null || { echo "report-check needs chromium (apt install chromium)"; exit 1; }
+	@chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 --dump-dom \
+		"file://$(abspath $(REPORT))" 2> /dev/null | grep -o 'data-images="[0-9]*" data-images-broken="[0-9]*"' \
+		| tee /dev/stderr | grep -q 'data-images-broken="0"' && echo "$(REPORT): every figure renders"
 
 # every NB201 architecture's params/FLOPs checked against the table (about 8 min on 2 cores)
 foundation-report: $(STAMP)

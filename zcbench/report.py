@@ -441,5 +441,11 @@ def _html(result, config, frame, figures) -> str:
             f"<h3>{html.escape(title)}</h3><img alt='{html.escape(title)}' "
             f"src='data:image/png;base64,{data}'>"
         )
+    # lets a headless browser confirm every figure decoded: `make report-check`
+    parts.append(
+        "<script>window.addEventListener('load',()=>{const imgs=[...document.images];"
+        "document.body.dataset.images=imgs.length;document.body.dataset.imagesBroken="
+        "imgs.filter(i=>!i.complete||i.naturalWidth===0).length;});</script>"
+    )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
