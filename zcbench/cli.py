@@ -326,6 +326,82 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _latency_limits(text: str | None) -> dict[str, float]:
+    limits: dict[str, float] = {}
+    for part in filter(None, (text or "").split(",")):
+        device, sep, value = part.partition("=")
+        try:
+            limits[device.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ZCBenchError(f"bad --max-latency {part!r}; expected DEVICE=MS, e.g. pixel3=10")
+    return limits
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import pandas as pd
+
+    from zcbench.benchmarks import load_nb201_table
+    from zcbench.datasets import dataset_info
+    from zcbench.search import anytime_figure, run_many, summarise
+    from zcbench.searchers import get_searcher
+    from zcbench.spaces import get_space
+
+    space = get_space(args.space, args.data)
+    if space.name != "nb201":
+        raise ZCBenchError(f"search needs a table of ground truth; {space.name} has none here")
+    table = load_nb201_table(args.data)
+    datasets = [dataset_info(d).name for d in args.dataset.split(",")]
+    names = args.searcher.split(",")
+    for name in names:
+        if get_searcher(name).needs_proxy:
+            raise ZCBenchError(f"searcher {name!r} needs a proxy source (not available yet)")
+    budgets = [int(b) for b in args.budget.split(",")]
+    limits = _latency_limits(args.max_latency)
+    if args.signal not in table.metrics:
+        raise ZCBenchError(
+            f"unknown signal {args.signal!r}; expected one of {', '.join(table.metrics)}"
+        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(
+        f"searching {space.name} with {', '.join(names)} on {', '.join(datasets)}: budgets "
+        f"{', '.join(map(str, budgets))} queries of {args.signal}, {args.runs} runs each, seeds "
+        f"{args.seed}..{args.seed + args.runs - 1}" + (f", latency {limits}" if limits else "")
+    )
+    traces = [
+        run_many(
+            name, space, table, ds, budget, args.runs, args.seed,
+            progress=not args.quiet, signal=args.signal, max_latency=limits,
+        )
+        for ds in datasets
+        for budget in budgets
+        for name in names
+    ]  # fmt: skip
+    trace = pd.concat(traces, ignore_index=True)
+    trace.to_csv(out / "trace.csv", index=False)
+    summary = summarise(trace, table)
+    summary.to_csv(out / "summary.csv", index=False)
+    for ds in datasets:
+        for budget in budgets:
+            anytime_figure(trace, ds, budget).savefig(out / f"anytime_{ds}_{budget}.png", dpi=110)
+    (out / "search.md").write_text(
+        f"# Search: {', '.join(names)}\n\nSignal {args.signal} (the searcher's only view of "
+        f"ground truth), budgets {budgets} queries, {args.runs} runs, seed {args.seed}; final "
+        "metric: the last incumbent's test_acc_200ep.\n\n"
+        + summary.to_markdown(index=False)
+        + "\n\n"
+        + "\n".join(f"![{ds} {b}](anytime_{ds}_{b}.png)" for ds in datasets for b in budgets)
+        + "\n"
+    )
+    print(summary.to_string(index=False))
+    print(f"wrote {out}/trace.csv, summary.csv, search.md and anytime plots")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -562,6 +638,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="labelled architectures the learned ensemble is fitted on (default: 100)",
     )
     p.set_defaults(func=cmd_report)
+
+    p = command("search", "run searchers against the budgeted table oracle")
+    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument("--dataset", default="cifar10", help="dataset(s), comma-separated")
+    p.add_argument("--searcher", default="rea", help="searcher(s), comma-separated: random,rea,...")
+    p.add_argument("--budget", default="100", help="ground-truth queries per run (comma list)")
+    p.add_argument("--runs", type=int, default=100, help="independent runs (default: 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first run (default: 0)")
+    p.add_argument(
+        "--signal",
+        default="valid_acc_12ep",
+        help="what the searcher sees (default: valid_acc_12ep, the NATS protocol)",
+    )
+    p.add_argument("--max-latency", metavar="DEV=MS", help="latency limits, e.g. pixel3=10")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.set_defaults(func=cmd_search)
 
     p = command("diff", "compare two results stores: are the common results bit-identical?")
     p.add_argument("a", help="first SQLite results file")

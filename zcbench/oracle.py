@@ -1,0 +1,100 @@
+"""The only path from a searcher to ground truth: a budgeted, counting oracle (one per run).
+
+A searcher sees the *search signal* only (by default the NATS-Bench protocol's
+``valid_acc_12ep`` of the searched dataset); the final 200-epoch test accuracy of what it
+found is joined afterwards by the report, never shown to the searcher.
+
+* ``query(arch)`` returns the signal and counts one ground-truth query per *distinct*
+  architecture (asking again for one already queried returns the cached value for free, as a
+  lookup table would); past ``budget`` distinct queries it raises :class:`BudgetExhausted`;
+* ``proxy(arch)`` returns a zero-cost score through the run's proxy source and counts proxy
+  evaluations separately (they are not ground truth and do not use the budget);
+* an optional latency constraint (``max_latency={"pixel3": 10.0}``, in the table's units)
+  marks architectures over the limit as infeasible: querying one costs a query and returns
+  ``-inf`` (the searcher learns it is unusable), and the incumbent never takes it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from zcbench.benchmarks import BenchmarkTable
+from zcbench.errors import ZCBenchError
+from zcbench.spaces.base import SearchSpace
+from zcbench.types import Arch
+
+DEFAULT_SIGNAL = "valid_acc_12ep"
+
+
+class BudgetExhausted(ZCBenchError):
+    """The run has used every ground-truth query it was given."""
+
+
+@dataclass
+class Oracle:
+    space: SearchSpace
+    table: BenchmarkTable
+    dataset: str
+    budget: int
+    signal: str = DEFAULT_SIGNAL
+    #: device -> maximum latency (a column ``lat_<device>`` or ``hwnb_<device>_latency``)
+    max_latency: dict[str, float] = field(default_factory=dict)
+    #: arch -> zero-cost score (a store-backed scorer); None: proxy() refuses
+    proxy_source: Callable[[Arch], float] | None = None
+    queries: int = 0
+    proxy_evaluations: int = 0
+    _seen: dict[int, float] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.budget < 1:
+            raise ZCBenchError(f"the query budget must be at least 1; got {self.budget}")
+        self._signal = self.table.get(self.dataset, self.signal)
+        self._feasible = self._feasibility()
+
+    def _feasibility(self) -> pd.Series | None:
+        if not self.max_latency:
+            return None
+        frame = self.table.for_dataset("cifar10")  # latency columns live on the cifar10 rows
+        ok = pd.Series(True, index=frame.index)
+        for device, limit in self.max_latency.items():
+            column = next(
+                (c for c in (f"lat_{device}", f"hwnb_{device}_latency") if c in frame.columns),
+                None,
+            )
+            if column is None:
+                options = sorted(
+                    c.removeprefix("lat_") for c in frame.columns if c.startswith("lat_")
+                )
+                raise ZCBenchError(
+                    f"unknown latency device {device!r}; expected one of {', '.join(options)}"
+                )
+            ok &= frame[column] <= limit  # NaN (not measured) is not feasible
+        return ok
+
+    @property
+    def remaining(self) -> int:
+        return self.budget - self.queries
+
+    def feasible(self, arch: Arch) -> bool:
+        return self._feasible is None or bool(self._feasible.loc[self.space.index(arch)])
+
+    def query(self, arch: Arch) -> float:
+        index = self.space.index(arch)
+        if index in self._seen:
+            return self._seen[index]
+        if self.queries >= self.budget:
+            raise BudgetExhausted(f"the budget of {self.budget} queries is used up")
+        self.queries += 1
+        value = float(self._signal.loc[index]) if self.feasible(arch) else -math.inf
+        self._seen[index] = value
+        return value
+
+    def proxy(self, arch: Arch) -> float:
+        if self.proxy_source is None:
+            raise ZCBenchError("this run has no proxy source; pass --proxy to search with one")
+        self.proxy_evaluations += 1
+        return float(self.proxy_source(arch))

@@ -1,0 +1,178 @@
+"""Running searchers against the table oracle: traces, summaries over runs, anytime plots.
+
+Each run gets a fresh :class:`~zcbench.oracle.Oracle` and a searcher seeded with
+``seed + run``. The trace records every ground-truth query: the architecture, its search
+signal, and the incumbent (the best signal so far among feasible architectures) with its
+200-epoch test accuracy, joined from the table *after* the searcher has seen the signal (the
+searcher never sees test accuracy). A searcher that keeps asking for architectures already
+queried (free, cached) for 10,000 asks in a row is stopped with an error rather than spinning.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy import stats
+from tqdm.auto import tqdm
+
+from zcbench.benchmarks import BenchmarkTable
+from zcbench.errors import ZCBenchError
+from zcbench.oracle import DEFAULT_SIGNAL, Oracle
+from zcbench.searchers import get_searcher
+from zcbench.spaces.base import SearchSpace
+
+FINAL_METRIC = "test_acc_200ep"
+MAX_FREE_ASKS = 10_000
+
+
+def run_once(
+    searcher_name: str,
+    space: SearchSpace,
+    table: BenchmarkTable,
+    dataset: str,
+    budget: int,
+    seed: int,
+    *,
+    signal: str = DEFAULT_SIGNAL,
+    max_latency: dict[str, float] | None = None,
+    proxy_source=None,
+    options: dict | None = None,
+) -> pd.DataFrame:
+    """One run: a trace with one row per ground-truth query."""
+    oracle = Oracle(
+        space,
+        table,
+        dataset,
+        budget,
+        signal=signal,
+        max_latency=dict(max_latency or {}),
+        proxy_source=proxy_source,
+    )
+    searcher = get_searcher(searcher_name)(space, seed=seed, **(options or {}))
+    searcher.bind(oracle)
+    final = table.get(dataset, FINAL_METRIC)
+    rows = []
+    best_index, best_signal = None, -math.inf
+    free = 0
+    while oracle.remaining > 0:
+        arch = searcher.ask()
+        before = oracle.queries
+        value = oracle.query(arch)  # validates the architecture (ArchError if not in space)
+        searcher.tell(arch, value)
+        if oracle.queries == before:
+            free += 1
+            if free >= MAX_FREE_ASKS:
+                raise ZCBenchError(
+                    f"searcher {searcher_name!r} asked {MAX_FREE_ASKS} times in a row for "
+                    "architectures it had already queried"
+                )
+            continue
+        free = 0
+        index = space.index(arch)
+        if math.isfinite(value) and value > best_signal:
+            best_index, best_signal = index, value
+        rows.append(
+            {
+                "step": oracle.queries,
+                "index": index,
+                "arch": space.to_str(arch),
+                "signal": value,
+                "incumbent": best_index,
+                "incumbent_signal": best_signal if best_index is not None else math.nan,
+                "incumbent_test_acc": (
+                    float(final.loc[best_index]) if best_index is not None else math.nan
+                ),
+                "proxy_evaluations": oracle.proxy_evaluations,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def run_many(
+    searcher_name: str,
+    space: SearchSpace,
+    table: BenchmarkTable,
+    dataset: str,
+    budget: int,
+    runs: int,
+    seed: int = 0,
+    progress: bool = True,
+    **kwargs,
+) -> pd.DataFrame:
+    traces = []
+    for run in tqdm(range(runs), desc=f"{searcher_name}/{dataset}", disable=not progress):
+        trace = run_once(searcher_name, space, table, dataset, budget, seed + run, **kwargs)
+        trace.insert(0, "run", run)
+        traces.append(trace)
+    out = pd.concat(traces, ignore_index=True)
+    out.insert(0, "budget", budget)
+    out.insert(0, "dataset", dataset)
+    out.insert(0, "searcher", searcher_name)
+    return out
+
+
+def mean_interval(
+    values: Sequence[float], level: float = 0.95
+) -> tuple[float, float, float, float]:
+    """(mean, std, lo, hi): Student-t interval of the mean."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return (math.nan,) * 4
+    mean, std = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+    if len(v) < 2:
+        return mean, std, math.nan, math.nan
+    half = stats.t.ppf((1 + level) / 2, len(v) - 1) * std / math.sqrt(len(v))
+    return mean, std, mean - half, mean + half
+
+
+def summarise(trace: pd.DataFrame, table: BenchmarkTable) -> pd.DataFrame:
+    """One row per (searcher, dataset, budget): the final incumbent's test accuracy over runs."""
+    rows = []
+    for (searcher, dataset, budget), group in trace.groupby(
+        ["searcher", "dataset", "budget"], sort=False
+    ):
+        last = group.sort_values("step").groupby("run").tail(1)
+        mean, std, lo, hi = mean_interval(last["incumbent_test_acc"])
+        optimum = float(table.get(dataset, FINAL_METRIC).max())
+        rows.append(
+            {
+                "searcher": searcher,
+                "dataset": dataset,
+                "budget": int(budget),
+                "runs": int(group["run"].nunique()),
+                "mean_test_acc": round(mean, 3),
+                "std_test_acc": round(std, 3),
+                "ci_lo": round(lo, 3),
+                "ci_hi": round(hi, 3),
+                "mean_regret": round(optimum - mean, 3),
+                "optimum": optimum,
+                "mean_proxy_evaluations": float(last["proxy_evaluations"].mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def anytime_figure(trace: pd.DataFrame, dataset: str, budget: int) -> Figure:
+    """Incumbent test accuracy vs ground-truth queries: mean and 95% interval over runs."""
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    sub = trace[(trace["dataset"] == dataset) & (trace["budget"] == budget)]
+    for searcher, group in sub.groupby("searcher", sort=False):
+        wide = group.pivot(index="step", columns="run", values="incumbent_test_acc").ffill()
+        stats_rows = [mean_interval(row.to_numpy()) for _, row in wide.iterrows()]
+        mean = np.array([r[0] for r in stats_rows])
+        lo = np.array([r[2] for r in stats_rows])
+        hi = np.array([r[3] for r in stats_rows])
+        (line,) = ax.plot(wide.index, mean, label=f"{searcher} ({wide.shape[1]} runs)")
+        ax.fill_between(wide.index, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel("ground-truth queries")
+    ax.set_ylabel(f"incumbent {FINAL_METRIC}")
+    ax.set_title(f"{dataset}, budget {budget}: mean and 95% interval over runs", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
