@@ -15,6 +15,7 @@ from scipy import stats
 
 from zcbench.anchors import published, reference_rho
 from zcbench.benchmarks import BenchmarkTable
+from zcbench.errors import ZCBenchError
 from zcbench.proxies import get_proxy
 from zcbench.store import ResultStore
 
@@ -35,8 +36,11 @@ def fidelity_table(
         (space, dataset, seed, batch_size),
     )
     truth = table.get(dataset, target)
+    if truth.isna().all():
+        raise ZCBenchError(f"{target} is not in the {dataset} table (every value is missing)")
     rows = []
     for proxy, group in frame.groupby("proxy"):
+        group = group[truth.loc[group.arch_index.to_numpy()].notna().to_numpy()]
         ok = group[group.status == "ok"]
         sign = 1.0 if get_proxy(proxy).higher_is_better else -1.0
         y = truth.loc[ok.arch_index.to_numpy()].to_numpy()

@@ -278,6 +278,9 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
         scores = wide_scores(sub)
         directions = _directions(scores.columns)
         truth = table.for_dataset(dataset).reindex(scores.index)[list(config.targets)]
+        truth = truth.loc[:, truth.notna().any()]  # e.g. valid_acc_200ep exists for cifar10 only
+        if config.targets[0] not in truth:
+            raise ZCBenchError(f"{config.targets[0]} is not in the {dataset} table")
         primary = truth[config.targets[0]].rename(config.targets[0])
         train, held_out = learned_split(scores.index, config.learned_labels, config.learned_seed)
         ens = ensemble_scores(scores, directions, primary, train)
