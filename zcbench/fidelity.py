@@ -50,7 +50,8 @@ def fidelity_table(
         signed_all = sign * group.value.where(group.status == "ok").to_numpy(dtype=float)
         signed_all[~np.isfinite(signed_all)] = -np.inf
         y_all = truth.loc[group.arch_index.to_numpy()].to_numpy()
-        rho_last = stats.spearmanr(signed_all, y_all).statistic if len(group) > 2 else np.nan
+        usable = np.isfinite(signed_all).sum() > 2
+        rho_last = stats.spearmanr(signed_all, y_all).statistic if usable else np.nan
         ref, source = reference_rho(proxy, dataset, target)
         diff = rho - ref if np.isfinite(ref) else np.nan
         rows.append(
