@@ -211,8 +211,9 @@ class TrainGraph:
     recording and the images requiring grad: what the input Jacobian (jacob_cov, epe_nas) and
     GraSP's Hessian-vector product differentiate, the same model state as the shared pass.
 
-    It is shared: differentiate it with :func:`torch.autograd.grad` and ``retain_graph=True``
-    (never ``.backward()``, which would write ``.grad``), and do not modify its tensors.
+    It is shared: differentiate it with ``retain_graph=True`` and without leaving ``.grad``
+    changed (:func:`torch.autograd.grad`, or ``.backward(inputs=[graph.inputs])`` restoring
+    ``inputs.grad`` as jacob_cov does), and do not modify its tensors.
     """
 
     def __init__(self, model: nn.Module, inputs: torch.Tensor, logits: torch.Tensor) -> None:
@@ -242,8 +243,8 @@ class TrainGraph:
         """d(mean cross-entropy)/dW for :attr:`weights`, each with its graph
         (``create_graph=True``) for second-order terms; None where the loss does not reach."""
         if self._weight_grads is None:
-            loss = nn.functional.cross_entropy(self.logits, targets)
             with torch.enable_grad():
+                loss = nn.functional.cross_entropy(self.logits, targets)
                 self._weight_grads = torch.autograd.grad(
                     loss, self.weights, create_graph=True, allow_unused=True
                 )

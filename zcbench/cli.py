@@ -88,6 +88,18 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_best(result, target: str, indent: str = "", top: int = 5) -> None:
+    """One line per dataset: the ``top`` proxies / ensembles by signed Spearman vs ``target``
+    over all architectures."""
+    main = result[(result.subset == "all") & (result.target == target)]
+    for dataset, rows in main.groupby("dataset"):
+        best = rows.sort_values("spearman", ascending=False).head(top)
+        print(
+            f"{indent}{dataset}: best vs {target}: "
+            + ", ".join(f"{r.proxy} {r.spearman:+.3f}" for r in best.itertuples())
+        )
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -151,13 +163,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         packages=package_versions(),
     )
     result = build_report(report, load_nb201_table(args.data), out)
-    main = result[(result.subset == "all") & (result.target == pipe.targets[0])]
-    for dataset, rows in main.groupby("dataset"):
-        best = rows.sort_values("spearman", ascending=False).head(5)
-        print(
-            f"  {dataset} best vs {pipe.targets[0]}: "
-            + ", ".join(f"{r.proxy} {r.spearman:+.3f}" for r in best.itertuples())
-        )
+    _print_best(result, pipe.targets[0], indent="  ")
     print(
         f"done in {time.perf_counter() - start:.0f} s; report: {Path(out) / 'report.html'} "
         f"(also report.md, correlations.csv)"
@@ -315,13 +321,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"unknown target {unknown_targets[0]!r}; expected one of {', '.join(table.metrics)}"
         )
     result = build_report(config, table, args.out)
-    main = result[(result.subset == "all") & (result.target == config.targets[0])]
-    for dataset, rows in main.groupby("dataset"):
-        best = rows.sort_values("spearman", ascending=False).head(5)
-        print(
-            f"{dataset}: best vs {config.targets[0]}: "
-            + ", ".join(f"{r.proxy} {r.spearman:+.3f}" for r in best.itertuples())
-        )
+    _print_best(result, config.targets[0])
     print(f"wrote {args.out}/report.html, report.md, correlations.csv and figures")
     return 0
 

@@ -117,7 +117,8 @@ def learned(
     """Ridge combination of the members' normalised ranks (a failed member counts as the
     median rank, 0.5), fitted on the accuracy ranks of ``train`` only; scores every
     architecture. Read its correlations on the architectures outside ``train``."""
-    features = normalised_ranks(_signed(scores, members, directions)).fillna(0.5)
+    signed = _signed(scores, members, directions)
+    features = normalised_ranks(signed).fillna(0.5)
     y_train = target.reindex(train)
     fit_on = y_train.index[np.isfinite(y_train.to_numpy())]
     if len(fit_on) < 2:
@@ -128,5 +129,5 @@ def learned(
     xc = x - x_mean
     coef = np.linalg.solve(xc.T @ xc + alpha * np.eye(x.shape[1]), xc.T @ (y - y_mean))
     pred = (features.to_numpy() - x_mean) @ coef + y_mean
-    pred[~np.isfinite(_signed(scores, members, directions).to_numpy()).any(axis=1)] = math.nan
+    pred[~np.isfinite(signed.to_numpy()).any(axis=1)] = math.nan
     return pd.Series(pred, index=scores.index, name="learned")

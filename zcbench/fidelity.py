@@ -40,16 +40,18 @@ def fidelity_table(
         raise ZCBenchError(f"{target} is not in the {dataset} table (every value is missing)")
     rows = []
     for proxy, group in frame.groupby("proxy"):
-        group = group[truth.loc[group.arch_index.to_numpy()].notna().to_numpy()]
-        ok = group[group.status == "ok"]
+        y_all = truth.loc[group.arch_index.to_numpy()].to_numpy()
+        known = ~np.isnan(y_all)
+        group, y_all = group[known], y_all[known]
+        is_ok = (group.status == "ok").to_numpy()
+        ok = group[is_ok]
         sign = 1.0 if get_proxy(proxy).higher_is_better else -1.0
-        y = truth.loc[ok.arch_index.to_numpy()].to_numpy()
+        y = y_all[is_ok]
         rho = sign * stats.spearmanr(ok.value.to_numpy(), y).statistic if len(ok) > 2 else np.nan
         # the same with every failure ranked last (as a reference code keeping log(0) = -inf
         # would rank it); our policy excludes failures, this column shows what that changes
         signed_all = sign * group.value.where(group.status == "ok").to_numpy(dtype=float)
         signed_all[~np.isfinite(signed_all)] = -np.inf
-        y_all = truth.loc[group.arch_index.to_numpy()].to_numpy()
         usable = np.isfinite(signed_all).sum() > 2
         rho_last = stats.spearmanr(signed_all, y_all).statistic if usable else np.nan
         ref, source = reference_rho(proxy, dataset, target)
