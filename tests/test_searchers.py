@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -9,12 +10,16 @@ from zcbench.benchmarks import load_nb201_table
 from zcbench.cli import main
 from zcbench.errors import ZCBenchError
 from zcbench.oracle import BudgetExhausted, Oracle
-from zcbench.search import run_once, summarise
+from zcbench.proxy_source import StoreProxySource
+from zcbench.search import parse_searcher, run_once, summarise
 from zcbench.searchers import get_searcher, list_searchers
+from zcbench.store import ResultStore
 from zcbench.types import Arch
 
 pytestmark = pytest.mark.data
-TABLE_SEARCHERS = [n for n in list_searchers() if not get_searcher(n).needs_proxy]
+#: zero-cost guided searchers run with small candidate sets here (the proxy is #params, real
+#: but cheap: each candidate's model is built and counted)
+SMALL = {"zc": "zc:n=60", "zc-rea": "zc-rea:n=40", "predictor": "predictor:n=60:trees=10"}
 
 
 @pytest.fixture(scope="module")
@@ -22,19 +27,56 @@ def table():
     return load_nb201_table()
 
 
-@pytest.mark.parametrize("name", TABLE_SEARCHERS)
-def test_searcher_contract(nb201, table, name):
-    trace = run_once(name, nb201, table, "cifar10", 37, seed=3)
+@pytest.fixture(scope="module")
+def source(tmp_path_factory, nb201):
+    store = ResultStore(tmp_path_factory.mktemp("zc") / "proxies.db")
+    yield StoreProxySource(store, nb201, "cifar10", "params", progress=False)
+    store.close()
+
+
+@pytest.mark.parametrize("name", list_searchers())
+def test_searcher_contract(nb201, table, source, name):
+    spec = SMALL.get(name, name)
+    extra = {"proxy_source": source} if get_searcher(name).needs_proxy else {}
+    trace = run_once(spec, nb201, table, "cifar10", 37, seed=3, **extra)
     assert len(trace) == 37 and list(trace.step) == list(range(1, 38))  # budget, exactly
     assert trace["index"].is_unique  # each query a distinct architecture
     assert all(nb201.index(nb201.parse(a)) == i for a, i in zip(trace.arch, trace["index"]))
-    again = run_once(name, nb201, table, "cifar10", 37, seed=3)
+    again = run_once(spec, nb201, table, "cifar10", 37, seed=3, **extra)
     pd.testing.assert_frame_equal(trace, again)  # identical traces from identical seeds
-    other = run_once(name, nb201, table, "cifar10", 37, seed=4)
+    other = run_once(spec, nb201, table, "cifar10", 37, seed=4, **extra)
     assert not trace["index"].equals(other["index"])
+    if extra:
+        assert (trace.proxy_evaluations > 0).all()
     signal = table.get("cifar10", "valid_acc_12ep")
     assert (trace.signal.to_numpy() == signal.loc[trace["index"]].to_numpy()).all()
     assert trace.incumbent_signal.is_monotonic_increasing
+
+
+def test_zero_cost_searchers_follow_the_proxy(nb201, table, source):
+    # zc with budget 1 is NASWOT's protocol: the best of n uniform candidates by the proxy
+    candidates = np.random.default_rng(5).choice(len(nb201), size=60, replace=False)
+    params = source.scores([nb201.from_index(int(i)) for i in candidates])[:, 0]
+    trace = run_once("zc:n=60", nb201, table, "cifar10", 1, seed=5, proxy_source=source)
+    assert trace["index"].iloc[0] == candidates[int(np.argmax(params))]
+    assert trace.proxy_evaluations.iloc[0] == 60
+    # zc-rea's initial population is the proxy's top 10 of its candidates, best first
+    candidates = np.random.default_rng(6).choice(len(nb201), size=40, replace=False)
+    params = source.scores([nb201.from_index(int(i)) for i in candidates])[:, 0]
+    top = candidates[np.argsort(-params, kind="stable")[:10]]
+    trace = run_once("zc-rea:n=40", nb201, table, "cifar10", 10, seed=6, proxy_source=source)
+    assert list(trace["index"]) == list(top)
+
+
+def test_parse_searcher_options():
+    cls, options = parse_searcher("predictor:n=50:kappa=0.25")
+    assert cls is get_searcher("predictor") and options == {"n": 50, "kappa": 0.25}
+    with pytest.raises(ZCBenchError, match="bad searcher option 'm=3'.*n=VALUE"):
+        parse_searcher("zc:m=3")
+    with pytest.raises(ZCBenchError, match="takes a number"):
+        parse_searcher("zc:n=many")
+    with pytest.raises(ZCBenchError, match="no options"):
+        parse_searcher("random:n=3")
 
 
 def test_oracle_counts_distinct_queries_and_refuses_past_budget(nb201, table):
@@ -46,7 +88,7 @@ def test_oracle_counts_distinct_queries_and_refuses_past_budget(nb201, table):
     with pytest.raises(BudgetExhausted):
         oracle.query(c)
     with pytest.raises(ZCBenchError, match="no proxy source"):
-        oracle.proxy(a)
+        oracle.proxy_scores([a])
     with pytest.raises(ZCBenchError):
         oracle.query(Arch("nb201", (9,) * 6))  # not in the space
 
@@ -84,3 +126,19 @@ def test_summary_and_cli(tmp_path, capsys, table):
     assert "unknown searcher 'nope'" in capsys.readouterr().err
     assert main(["search", "--max-latency", "pixel3", "--out", str(out)]) == 2
     assert "bad --max-latency" in capsys.readouterr().err
+
+
+def test_guided_search_cli_caches_scores_in_the_store(tmp_path, capsys):
+    store = tmp_path / "proxies.db"
+    argv = ["search", "--searcher", "zc:n=15,rea", "--proxy", "params", "--store", str(store)]
+    argv += ["--budget", "5", "--runs", "2", "-q"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    first = capsys.readouterr().out
+    assert "proxy params" in first and "30 architectures scored now" in first
+    assert main([*argv, "--out", str(tmp_path / "b")]) == 0
+    assert "0 architectures scored now" in capsys.readouterr().out  # read back from the store
+    a, b = (pd.read_csv(tmp_path / d / "trace.csv") for d in "ab")
+    pd.testing.assert_frame_equal(a, b)
+    assert set(a.searcher) == {"zc:n=15", "rea"}
+    summary = pd.read_csv(tmp_path / "a" / "summary.csv")
+    assert summary.set_index("searcher").loc["zc:n=15", "mean_proxy_evaluations"] == 15

@@ -346,8 +346,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     from zcbench.benchmarks import load_nb201_table
     from zcbench.datasets import dataset_info
-    from zcbench.search import anytime_figure, run_many, summarise
-    from zcbench.searchers import get_searcher
+    from zcbench.search import anytime_figure, parse_searcher, run_many, summarise
     from zcbench.spaces import get_space
 
     space = get_space(args.space, args.data)
@@ -355,10 +354,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise ZCBenchError(f"search needs a table of ground truth; {space.name} has none here")
     table = load_nb201_table(args.data)
     datasets = [dataset_info(d).name for d in args.dataset.split(",")]
-    names = args.searcher.split(",")
-    for name in names:
-        if get_searcher(name).needs_proxy:
-            raise ZCBenchError(f"searcher {name!r} needs a proxy source (not available yet)")
+    names = [n.strip() for n in args.searcher.split(",") if n.strip()]
+    guided = [n for n in names if parse_searcher(n)[0].needs_proxy]
     budgets = [int(b) for b in args.budget.split(",")]
     limits = _latency_limits(args.max_latency)
     if args.signal not in table.metrics:
@@ -372,15 +369,40 @@ def cmd_search(args: argparse.Namespace) -> int:
         f"{', '.join(map(str, budgets))} queries of {args.signal}, {args.runs} runs each, seeds "
         f"{args.seed}..{args.seed + args.runs - 1}" + (f", latency {limits}" if limits else "")
     )
-    traces = [
-        run_many(
-            name, space, table, ds, budget, args.runs, args.seed,
-            progress=not args.quiet, signal=args.signal, max_latency=limits,
+    store = sources = None
+    if guided:
+        from zcbench.proxy_source import StoreProxySource
+        from zcbench.store import ResultStore
+
+        store = ResultStore(args.store)
+        sources = {
+            ds: StoreProxySource(
+                store, space, ds, args.proxy, seed=args.proxy_seed, batch_size=args.batch_size,
+                device=args.device, data_dir=args.data, progress=not args.quiet,
+            )
+            for ds in datasets
+        }  # fmt: skip
+        print(
+            f"zero-cost guided ({', '.join(guided)}): proxy {sources[datasets[0]].label}, "
+            f"batch {args.batch_size}, seed {args.proxy_seed}; scores cached in {args.store}"
         )
-        for ds in datasets
-        for budget in budgets
-        for name in names
-    ]  # fmt: skip
+    try:
+        traces = [
+            run_many(
+                name, space, table, ds, budget, args.runs, args.seed,
+                progress=not args.quiet, signal=args.signal, max_latency=limits,
+                proxy_source=sources[ds] if name in guided else None,
+            )
+            for ds in datasets
+            for budget in budgets
+            for name in names
+        ]  # fmt: skip
+    finally:
+        if store is not None:
+            store.close()
+    if sources:
+        scored = sum(src.scored for src in sources.values())
+        print(f"proxy scores: {scored:,} architectures scored now, the rest read from the store")
     trace = pd.concat(traces, ignore_index=True)
     trace.to_csv(out / "trace.csv", index=False)
     summary = summarise(trace, table)
@@ -388,10 +410,16 @@ def cmd_search(args: argparse.Namespace) -> int:
     for ds in datasets:
         for budget in budgets:
             anytime_figure(trace, ds, budget).savefig(out / f"anytime_{ds}_{budget}.png", dpi=110)
+    proxy_note = (
+        f" Zero-cost guided searchers read {sources[datasets[0]].label} (batch "
+        f"{args.batch_size}, seed {args.proxy_seed}) from {args.store}."
+        if sources
+        else ""
+    )
     (out / "search.md").write_text(
         f"# Search: {', '.join(names)}\n\nSignal {args.signal} (the searcher's only view of "
         f"ground truth), budgets {budgets} queries, {args.runs} runs, seed {args.seed}; final "
-        "metric: the last incumbent's test_acc_200ep.\n\n"
+        f"metric: the last incumbent's test_acc_200ep.{proxy_note}\n\n"
         + summary.to_markdown(index=False)
         + "\n\n"
         + "\n".join(f"![{ds} {b}](anytime_{ds}_{b}.png)" for ds in datasets for b in budgets)
@@ -642,7 +670,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("search", "run searchers against the budgeted table oracle")
     p.add_argument("--space", default="nb201", help="search space (default: nb201)")
     p.add_argument("--dataset", default="cifar10", help="dataset(s), comma-separated")
-    p.add_argument("--searcher", default="rea", help="searcher(s), comma-separated: random,rea,...")
+    p.add_argument(
+        "--searcher",
+        default="rea",
+        help="searcher(s), comma-separated, with options: random,rea,zc:n=1000,zc-rea,predictor",
+    )
     p.add_argument("--budget", default="100", help="ground-truth queries per run (comma list)")
     p.add_argument("--runs", type=int, default=100, help="independent runs (default: 100)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first run (default: 0)")
@@ -652,6 +684,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the searcher sees (default: valid_acc_12ep, the NATS protocol)",
     )
     p.add_argument("--max-latency", metavar="DEV=MS", help="latency limits, e.g. pixel3=10")
+    p.add_argument(
+        "--proxy",
+        default="naswot",
+        help="proxy (or comma-separated ensemble) for zero-cost guided searchers (default: naswot)",
+    )
+    p.add_argument(
+        "--store",
+        default="results.db",
+        help="SQLite store proxy scores are read from and cached in (default: results.db)",
+    )
+    p.add_argument("--proxy-seed", type=int, default=0, help="scoring seed (default: 0)")
+    p.add_argument("--batch-size", type=int, default=64, help="scoring batch size (default: 64)")
+    p.add_argument("--device", default="cpu", help="scoring device: cpu or cuda[:N] (default: cpu)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=cmd_search)
 

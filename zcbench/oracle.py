@@ -7,8 +7,10 @@ found is joined afterwards by the report, never shown to the searcher.
 * ``query(arch)`` returns the signal and counts one ground-truth query per *distinct*
   architecture (asking again for one already queried returns the cached value for free, as a
   lookup table would); past ``budget`` distinct queries it raises :class:`BudgetExhausted`;
-* ``proxy(arch)`` returns a zero-cost score through the run's proxy source and counts proxy
-  evaluations separately (they are not ground truth and do not use the budget);
+* ``proxy_scores(archs)`` returns zero-cost scores through the run's proxy source (a
+  :class:`~zcbench.proxy_source.StoreProxySource`: signed, higher = better, NaN = failed) and
+  counts the distinct architectures evaluated separately (they are not ground truth and do
+  not use the budget);
 * an optional latency constraint (``max_latency={"pixel3": 10.0}``, in the table's units)
   marks architectures over the limit as infeasible: querying one costs a query and returns
   ``-inf`` (the searcher learns it is unusable), and the incumbent never takes it.
@@ -17,9 +19,11 @@ found is joined afterwards by the report, never shown to the searcher.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
+import numpy as np
 import pandas as pd
 
 from zcbench.benchmarks import BenchmarkTable
@@ -28,6 +32,12 @@ from zcbench.spaces.base import SearchSpace
 from zcbench.types import Arch
 
 DEFAULT_SIGNAL = "valid_acc_12ep"
+
+
+class ProxySource(Protocol):
+    proxies: list[str]
+
+    def scores(self, archs: Sequence[Arch]) -> np.ndarray: ...
 
 
 class BudgetExhausted(ZCBenchError):
@@ -43,11 +53,13 @@ class Oracle:
     signal: str = DEFAULT_SIGNAL
     #: device -> maximum latency (a column ``lat_<device>`` or ``hwnb_<device>_latency``)
     max_latency: dict[str, float] = field(default_factory=dict)
-    #: arch -> zero-cost score (a store-backed scorer); None: proxy() refuses
-    proxy_source: Callable[[Arch], float] | None = None
+    #: a store-backed scorer with ``scores(archs) -> (n, n_proxies)``; None: proxy_scores()
+    #: refuses
+    proxy_source: ProxySource | None = None
     queries: int = 0
     proxy_evaluations: int = 0
     _seen: dict[int, float] = field(default_factory=dict, repr=False)
+    _proxied: set[int] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         if self.budget < 1:
@@ -93,8 +105,13 @@ class Oracle:
         self._seen[index] = value
         return value
 
-    def proxy(self, arch: Arch) -> float:
+    def proxy_scores(self, archs: Sequence[Arch]) -> np.ndarray:
+        """Signed zero-cost scores, one row per architecture (one column per proxy)."""
         if self.proxy_source is None:
             raise ZCBenchError("this run has no proxy source; pass --proxy to search with one")
-        self.proxy_evaluations += 1
-        return float(self.proxy_source(arch))
+        for arch in archs:
+            index = self.space.index(arch)
+            if index not in self._proxied:
+                self._proxied.add(index)
+                self.proxy_evaluations += 1
+        return self.proxy_source.scores(archs)

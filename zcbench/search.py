@@ -10,6 +10,7 @@ queried (free, cached) for 10,000 asks in a row is stopped with an error rather 
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 
@@ -29,6 +30,31 @@ FINAL_METRIC = "test_acc_200ep"
 MAX_FREE_ASKS = 10_000
 
 
+def parse_searcher(spec: str) -> tuple[type, dict[str, int | float]]:
+    """``NAME[:KEY=VALUE[:KEY=VALUE...]]`` (e.g. ``zc:n=1000``) -> (class, options); the
+    options are checked against the searcher's constructor."""
+    name, *parts = spec.strip().split(":")
+    cls = get_searcher(name)
+    fixed = ("self", "space", "seed")
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in fixed]
+    options: dict[str, int | float] = {}
+    for part in parts:
+        key, sep, text = part.partition("=")
+        if not sep or key not in accepted:
+            raise ZCBenchError(
+                f"bad searcher option {part!r} in {spec!r}; {name} takes "
+                + (", ".join(f"{k}=VALUE" for k in accepted) or "no options")
+            )
+        try:
+            options[key] = int(text)
+        except ValueError:
+            try:
+                options[key] = float(text)
+            except ValueError:
+                raise ZCBenchError(f"searcher option {key} takes a number; got {text!r}") from None
+    return cls, options
+
+
 def run_once(
     searcher_name: str,
     space: SearchSpace,
@@ -42,7 +68,8 @@ def run_once(
     proxy_source=None,
     options: dict | None = None,
 ) -> pd.DataFrame:
-    """One run: a trace with one row per ground-truth query."""
+    """One run: a trace with one row per ground-truth query. ``searcher_name`` may carry
+    options, ``zc:n=1000`` (see :func:`parse_searcher`)."""
     oracle = Oracle(
         space,
         table,
@@ -52,7 +79,11 @@ def run_once(
         max_latency=dict(max_latency or {}),
         proxy_source=proxy_source,
     )
-    searcher = get_searcher(searcher_name)(space, seed=seed, **(options or {}))
+    cls, parsed = parse_searcher(searcher_name)
+    try:
+        searcher = cls(space, seed=seed, **parsed, **(options or {}))
+    except ValueError as exc:
+        raise ZCBenchError(f"{searcher_name}: {exc}") from None
     searcher.bind(oracle)
     final = table.get(dataset, FINAL_METRIC)
     rows = []

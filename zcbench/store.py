@@ -57,6 +57,8 @@ CREATE TABLE IF NOT EXISTS results (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+#: architectures looked up per SQL statement (SQLite allows 32,766 host parameters)
+_LOOKUP_CHUNK = 5000
 #: the long export format (first columns fixed by the CLI contract)
 EXPORT_COLUMNS = [
     "space",
@@ -195,6 +197,32 @@ class ResultStore:
             for i, p, v, status in rows
             if v == versions[p] and (include_failures or status == "ok")
         }
+
+    def lookup(
+        self,
+        *,
+        space: str,
+        dataset: str,
+        seed: int,
+        batch_size: int,
+        sampling: str,
+        versions: dict[str, int],
+        indices: Iterable[int],
+    ) -> list[tuple[int, str, float | None, str]]:
+        """(arch index, proxy, value, status) of the given architectures and proxy versions."""
+        indices = list(indices)
+        out = []
+        pmarks = ",".join("?" * len(versions))
+        for start in range(0, len(indices), _LOOKUP_CHUNK):
+            chunk = indices[start : start + _LOOKUP_CHUNK]
+            rows = self._conn.execute(
+                "SELECT arch_index, proxy, proxy_version, value, status FROM results WHERE "
+                "space=? AND dataset=? AND seed=? AND batch_size=? AND sampling=? AND "
+                f"proxy IN ({pmarks}) AND arch_index IN ({','.join('?' * len(chunk))})",
+                (space, dataset, seed, batch_size, sampling, *versions, *chunk),
+            ).fetchall()
+            out.extend((i, p, value, status) for i, p, v, value, status in rows if v == versions[p])
+        return out
 
     def frame(self, where: str = "", params: Iterable[object] = ()) -> pd.DataFrame:
         """All rows (optionally filtered by an SQL ``where`` clause) as a DataFrame."""

@@ -1,0 +1,82 @@
+"""Zero-cost guided searchers: [``zc``] and [``zc-rea``].
+
+* ``zc`` (NASWOT, Mellor et al., ICML 2021, section 5): draw ``n`` architectures uniformly,
+  score them with the proxy (or ensemble), and take the best. Under a ground-truth budget the
+  candidates are queried in descending proxy order, so budget 1 is exactly NASWOT's protocol
+  (the one query only reveals what was chosen). Should the budget exceed ``n``, later asks are
+  uniform samples.
+* ``zc-rea`` (Abdelfattah et al., ICLR 2021, "warmup"): regularized evolution whose initial
+  population is the top ``population`` of ``n`` uniform candidates by proxy score, instead
+  of ``population`` uniform samples; the evolution itself is unchanged (:mod:`rea`).
+
+Candidates are drawn without replacement. With a latency constraint, infeasible candidates
+(known from the table's measured latency, not from ground truth) rank last. Several proxies
+combine by their mean normalised rank among the candidates
+(:func:`zcbench.proxy_source.combined`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zcbench.proxy_source import combined
+from zcbench.searchers.base import Searcher, register_searcher
+from zcbench.searchers.rea import RegularizedEvolution
+from zcbench.spaces.base import SearchSpace
+from zcbench.types import Arch
+
+
+def ranked_candidates(searcher: Searcher, n: int) -> list[Arch]:
+    """``n`` distinct uniform architectures, best proxy score first (feasible ones first)."""
+    space = searcher.space
+    n = min(n, len(space))
+    indices = searcher.rng.choice(len(space), size=n, replace=False)
+    archs = [space.from_index(int(i)) for i in indices]
+    score = combined(searcher.oracle.proxy_scores(archs))
+    feasible = np.array([searcher.oracle.feasible(a) for a in archs])
+    order = np.lexsort((-score, ~feasible))  # feasible first, then by descending score
+    return [archs[i] for i in order]
+
+
+@register_searcher("zc")
+class ZeroCostSearch(Searcher):
+    needs_proxy = True
+
+    def __init__(self, space: SearchSpace, seed: int = 0, n: int = 100) -> None:
+        super().__init__(space, seed)
+        if n < 1:
+            raise ValueError(f"zc needs n >= 1 candidates; got {n}")
+        self.n = n
+        self._ranked: list[Arch] | None = None
+
+    def ask(self) -> Arch:
+        if self._ranked is None:
+            self._ranked = ranked_candidates(self, self.n)[::-1]  # pop() from the end
+        return self._ranked.pop() if self._ranked else self.space.sample(self.rng)
+
+    def tell(self, arch: Arch, signal: float) -> None:
+        pass  # the ranking is fixed by the proxy
+
+
+@register_searcher("zc-rea")
+class ZeroCostWarmREA(RegularizedEvolution):
+    needs_proxy = True
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        seed: int = 0,
+        n: int = 1000,
+        population: int = 10,
+        sample_size: int = 3,
+    ) -> None:
+        super().__init__(space, seed, population=population, sample_size=sample_size)
+        if n < population:
+            raise ValueError(f"zc-rea needs n >= population ({population}); got {n}")
+        self.n = n
+        self._warm: list[Arch] | None = None
+
+    def seed_population(self) -> Arch:
+        if self._warm is None:
+            self._warm = ranked_candidates(self, self.n)[: self.population_size][::-1]
+        return self._warm.pop()

@@ -1,0 +1,55 @@
+"""The store-backed proxy source searchers read zero-cost scores through."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from zcbench.proxy_source import StoreProxySource, combined
+from zcbench.scoring import ProxyResult
+from zcbench.store import ResultStore
+
+pytestmark = pytest.mark.data
+
+
+def test_scores_are_computed_once_then_read_from_the_store(tmp_path, nb201):
+    archs = [nb201.from_index(i) for i in (5, 77, 1462, 5)]
+    with ResultStore(tmp_path / "s.db") as store:
+        first = StoreProxySource(store, nb201, "cifar10", "params,flops", progress=False)
+        values = first.scores(archs)
+        assert values.shape == (4, 2) and np.isfinite(values).all()
+        assert first.scored == 3  # the repeated architecture is scored once
+        assert (values[0] == values[3]).all()
+        assert len(store) == 6
+    with ResultStore(tmp_path / "s.db") as store:
+        again = StoreProxySource(store, nb201, "cifar10", ["params", "flops"], progress=False)
+        np.testing.assert_array_equal(again.scores(archs), values)
+        assert again.scored == 0
+        # a stored failure is an answer (NaN), not a reason to rescore
+        store.write(
+            [ProxyResult("flops", nb201.from_index(9), None, 0.1, "error", "boom")],
+            space="nb201", arch_index=9, arch=nb201.to_str(nb201.from_index(9)),
+            dataset="cifar10", seed=0, batch_size=64, sampling="random",
+            versions={"flops": again.specs[1].version}, dtype="float32", device="cpu",
+            fused=True, packages={},
+        )  # fmt: skip
+        row = again.scores([nb201.from_index(9)])[0]
+        assert np.isfinite(row[0]) and np.isnan(row[1]) and again.scored == 1  # params only
+        assert again.label == "params+flops"
+
+
+def test_combined_single_and_ensemble():
+    single = combined(np.array([[0.3], [np.nan], [2.0]]))
+    assert single[1] == -np.inf and single.argmax() == 2
+    scores = np.array([[1.0, 10.0], [2.0, 30.0], [3.0, 20.0], [np.nan, 40.0]])
+    out = combined(scores)
+    # member ranks (1 = worst, NaN worst): col0 [2,3,4,1], col1 [1,3,2,4] -> mean / n
+    np.testing.assert_allclose(out, np.array([1.5, 3.0, 3.0, 2.5]) / 4)
+
+
+@given(st.lists(st.integers(-1000, 1000), min_size=2, max_size=30, unique=True))
+def test_combined_ensemble_is_rank_based(values):
+    x = np.array(values, dtype=np.float64)
+    scores = np.stack([x, -x[::-1]], axis=1)
+    transformed = np.stack([x**3 + 5 * x, np.exp(-x[::-1] / 100)], axis=1)  # monotone
+    np.testing.assert_allclose(combined(scores), combined(transformed))

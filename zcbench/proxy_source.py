@@ -1,0 +1,123 @@
+"""Zero-cost scores for search, read from the results store and scored on demand.
+
+A :class:`StoreProxySource` answers "what do these proxies say about these architectures?"
+for a searcher's oracle. It looks in its in-memory cache, then in the SQLite store (the same
+rows ``zcbench score`` writes, keyed by proxy version, seed, batch size and sampling), and
+scores whatever is still missing with the fused engine, writing it to the store before
+answering. Repeated runs, and other processes sharing the store, therefore reuse every score
+ever computed: the first guided run on a CPU pays for its proxy evaluations, later ones read
+them back in milliseconds.
+
+Scores come back *signed* (higher = better for every proxy) with NaN where a proxy failed on
+an architecture (its status and reason stay in the store). With several proxies, searchers
+combine them by :func:`combined` (the mean of the members' normalised ranks among the
+architectures being compared), so an ensemble needs no reference population.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+from zcbench.errors import ZCBenchError
+from zcbench.proxies import resolve_proxies
+from zcbench.runner import run_scoring
+from zcbench.spaces.base import SearchSpace
+from zcbench.store import ResultStore
+from zcbench.types import Arch
+
+
+class StoreProxySource:
+    def __init__(
+        self,
+        store: ResultStore,
+        space: SearchSpace,
+        dataset: str,
+        proxies: str | Sequence[str],
+        *,
+        seed: int = 0,
+        batch_size: int = 64,
+        sampling: str = "random",
+        device: str = "cpu",
+        data_dir: str | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.specs = resolve_proxies(proxies if isinstance(proxies, str) else ",".join(proxies))
+        self.proxies = [s.name for s in self.specs]
+        self.signs = np.array([1.0 if s.higher_is_better else -1.0 for s in self.specs])
+        self.store = store
+        self.space = space
+        self.dataset = dataset
+        self.config = dict(seed=seed, batch_size=batch_size, sampling=sampling)
+        self.device = device
+        self.data_dir = data_dir
+        self.progress = progress
+        self._cache: dict[int, np.ndarray] = {}
+        #: architectures this source scored itself (not found in the store)
+        self.scored = 0
+
+    @property
+    def label(self) -> str:
+        return "+".join(self.proxies)
+
+    def _read(self, indices: Sequence[int]) -> None:
+        column = {p: i for i, p in enumerate(self.proxies)}
+        versions = {s.name: s.version for s in self.specs}
+        found: dict[int, np.ndarray] = {}
+        count: dict[int, int] = {}
+        rows = self.store.lookup(
+            space=self.space.name, dataset=self.dataset, versions=versions, indices=indices,
+            **self.config,
+        )  # fmt: skip
+        for index, proxy, value, status in rows:
+            vec = found.setdefault(index, np.full(len(column), np.nan))
+            if status == "ok" and value is not None and np.isfinite(value):
+                vec[column[proxy]] = value
+            count[index] = count.get(index, 0) + 1
+        for index, vec in found.items():
+            if count[index] == len(column):  # every proxy has a row (a value or a failure)
+                self._cache[index] = vec * self.signs
+
+    def scores(self, archs: Sequence[Arch]) -> np.ndarray:
+        """(len(archs), n_proxies) signed scores; NaN where a proxy failed."""
+        indices = [self.space.index(a) for a in archs]
+        missing = list(dict.fromkeys(i for i in indices if i not in self._cache))
+        if missing:
+            self._read(missing)
+            todo = [i for i in missing if i not in self._cache]
+            if todo:
+                run_scoring(
+                    self.space,
+                    self.dataset,
+                    [self.space.from_index(i) for i in todo],
+                    self.specs,
+                    self.store,
+                    device=self.device,
+                    data_dir=self.data_dir,
+                    progress=self.progress and len(todo) > 1,
+                    **self.config,
+                )
+                self.scored += len(todo)
+                self._read(todo)
+                lost = [i for i in todo if i not in self._cache]
+                if lost:
+                    raise ZCBenchError(
+                        f"scored {len(lost)} architectures but could not read them back from "
+                        f"the store (first: {lost[0]})"
+                    )
+        return np.stack([self._cache[i] for i in indices]) if indices else np.empty((0, 0))
+
+
+def combined(scores: np.ndarray) -> np.ndarray:
+    """One value per row (higher = better) from signed scores: the score itself for one proxy;
+    for several, the mean over members of their normalised rank among these rows (a failed
+    member counts as the worst). NaN (one proxy that failed) sorts below every number."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2:
+        raise ValueError("expected a 2-D array (architectures x proxies)")
+    if scores.shape[1] == 1:
+        return np.where(np.isnan(scores[:, 0]), -np.inf, scores[:, 0])
+    filled = np.where(np.isnan(scores), -np.inf, scores)
+    return stats.rankdata(filled, method="average", axis=0).mean(axis=1) / len(filled)
