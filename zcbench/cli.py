@@ -473,6 +473,68 @@ def cmd_perf(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from zcbench.benchmarks import load_nb201_table
+    from zcbench.datasets import dataset_info
+    from zcbench.spaces import get_space
+    from zcbench.verify import Recipe, from_search, from_store, spread, verify
+
+    space = get_space(args.space, args.data)
+    if space.name != "nb201":
+        raise ZCBenchError(f"verify compares with a table of ground truth; {space.name} has none")
+    table = load_nb201_table(args.data)
+    dataset = dataset_info(args.dataset).name
+    recipe = Recipe(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        train_size=args.train_size, seed=args.seed,
+    )  # fmt: skip
+    recipe.check()
+    if args.archs:
+        from zcbench.selection import parse_selection
+
+        indices = [space.index(a) for a in parse_selection(space, args.archs)]
+        how = f"--archs {args.archs}"
+    elif args.from_search:
+        indices = from_search(args.from_search, args.top)
+        how = f"the top {args.top} final incumbents of {args.from_search}"
+    elif args.from_store:
+        if not args.proxy:
+            raise ZCBenchError("--from-store needs --proxy NAME")
+        if not Path(args.from_store).is_file():
+            raise ZCBenchError(f"no results store at {args.from_store}")
+        from zcbench.store import ResultStore
+
+        with ResultStore(args.from_store) as store:
+            indices = from_store(store, space, dataset, args.proxy, args.top)
+        how = f"the top {args.top} by {args.proxy} in {args.from_store}"
+    else:
+        indices = spread(table, dataset, args.spread)
+        how = f"{args.spread} spanning test_acc_12ep (quantiles 5%..95%)"
+    print(
+        f"verifying {len(indices)} architectures of {dataset} ({how}): {recipe.epochs} epochs, "
+        f"batch {recipe.batch_size}, lr {recipe.lr}, train size {recipe.train_size or 'all'}, "
+        f"{args.device} -> {args.out}"
+    )
+    try:
+        result = verify(
+            space, table, dataset, indices, recipe, args.out, device=args.device,
+            test_set=args.test_set, data_dir=args.data, progress=not args.quiet,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        print(f"interrupted; rerun the same command to resume from the checkpoints in {args.out}")
+        return 130
+    print(result.to_string(index=False))
+    agreement = Path(args.out) / "agreement.csv"
+    if agreement.stat().st_size > 1:
+        import pandas as pd
+
+        print(pd.read_csv(agreement).to_string(index=False))
+    print(f"wrote {args.out}/verify.csv, verify.md, verify.png, curves.png")
+    return 0
+
+
 def cmd_fidelity(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -699,6 +761,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="scoring device: cpu or cuda[:N] (default: cpu)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=cmd_search)
+
+    p = command("verify", "train chosen architectures from scratch and compare with the table")
+    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument("--dataset", default="cifar10", help="cifar10 or cifar100 (default: cifar10)")
+    sel = p.add_mutually_exclusive_group()
+    sel.add_argument("--archs", metavar="SEL", help="indexes, ranges and/or strings: '1462,9930'")
+    sel.add_argument(
+        "--spread",
+        type=int,
+        default=8,
+        metavar="K",
+        help="K architectures spanning the table's accuracy range (the default, K=8)",
+    )
+    sel.add_argument("--from-search", metavar="DIR", help="final incumbents of a search output")
+    sel.add_argument("--from-store", metavar="DB", help="best stored scores of --proxy")
+    p.add_argument("--proxy", help="proxy ranking --from-store")
+    p.add_argument("--top", type=int, default=8, help="how many --from-search/--from-store")
+    p.add_argument(
+        "--epochs", type=int, default=6, help="epochs (default: 6, ~30 min for 8 on 2 cores)"
+    )
+    p.add_argument(
+        "--train-size", type=int, default=0, help="training images used (default: all available)"
+    )
+    p.add_argument("--batch-size", type=int, default=256, help="batch size (default: 256)")
+    p.add_argument("--lr", type=float, default=0.1, help="initial learning rate (default: 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="init/shuffle seed (default: 0)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
+    p.add_argument(
+        "--test-set",
+        default="sample",
+        choices=["sample", "full"],
+        help="held-out images: the exact-pixel sample, or cifar10's full JPEG test split",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (and checkpoints)")
+    p.set_defaults(func=cmd_verify)
 
     p = command("diff", "compare two results stores: are the common results bit-identical?")
     p.add_argument("a", help="first SQLite results file")
