@@ -66,3 +66,36 @@ def test_report_cli_and_errors(store, tmp_path, capsys):
     assert "unknown target 'nope'" in capsys.readouterr().err
     assert main([*args, "--out", str(out), "--seed", "9"]) == 2
     assert "no nb201 scores with seed 9" in capsys.readouterr().err
+
+
+def test_search_and_verify_outputs_join_the_report(store, tmp_path, capsys):
+    from zcbench.verify import Recipe, write_outputs
+
+    search = tmp_path / "search"
+    assert main(["search", "--searcher", "random,rea", "--budget", "10", "--runs", "3"]
+                + ["--out", str(search), "-q"]) == 0  # fmt: skip
+    verify = tmp_path / "verify"
+    verify.mkdir()
+    # a verify folder as `zcbench verify` writes it (training itself is tested elsewhere)
+    result = pd.DataFrame({"index": [1, 2, 3], "arch": ["a", "b", "c"], "epochs": 2,
+                           "our_acc": [30.0, 50.0, 40.0], "table_test_acc_12ep": [60.0, 80, 70],
+                           "table_test_acc_200ep": [80.0, 90, 85]})  # fmt: skip
+    states = [{"index": i, "history": [{"epoch": 1, "test_acc": 20.0, "train_loss": 2.0},
+              {"epoch": 2, "test_acc": a, "train_loss": 1.5}]}
+              for i, a in zip(result["index"], result.our_acc)]  # fmt: skip
+    write_outputs(result, states, verify, "cifar10", Recipe(epochs=2), "sample", 100, 50, "cpu")
+    out = tmp_path / "rep"
+    args = ["report", "--store", str(store), "--batch-size", "8", "--bootstrap", "20"]
+    args += ["--learned-labels", "10", "--search", str(search), "--verify", str(verify)]
+    assert main([*args, "--out", str(out)]) == 0
+    md = (out / "report.md").read_text()
+    assert "## Search" in md and "## Full-training verification" in md
+    assert "rank agreement with the table" in md
+    assert re.search(r"\| test_acc_12ep +\| +3 \| +1 \| +1 \|", md)
+    page = (out / "report.html").read_text()
+    assert len(re.findall(r"src='data:image/png;base64,", page)) == 4 + 1 + 2
+    assert (out / "verify_curves.png").is_file() and (
+        out / "search_anytime_cifar10_10.png"
+    ).is_file()
+    assert main([*args[:-2], "--verify", str(search), "--out", str(out)]) == 2
+    assert "no verify.csv" in capsys.readouterr().err

@@ -313,6 +313,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         n_boot=args.bootstrap,
         learned_labels=args.learned_labels,
         packages=package_versions(),
+        search=args.search,
+        verify=args.verify,
     )
     table = load_nb201_table(args.data)
     unknown_targets = [t for t in config.targets if t not in table.metrics]
@@ -727,6 +729,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=100,
         help="labelled architectures the learned ensemble is fitted on (default: 100)",
     )
+    p.add_argument("--search", metavar="DIR", help="add a 'zcbench search' output as a section")
+    p.add_argument("--verify", metavar="DIR", help="add a 'zcbench verify' output as a section")
     p.set_defaults(func=cmd_report)
 
     p = command("search", "run searchers against the budgeted table oracle")

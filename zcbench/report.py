@@ -27,6 +27,7 @@ import html
 import json
 import logging
 import math
+import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -75,6 +76,9 @@ class ReportConfig:
     learned_labels: int = 100
     learned_seed: int = 0
     packages: dict[str, str] = field(default_factory=dict)
+    #: output folders of ``zcbench search`` / ``zcbench verify`` joined as report sections
+    search: str | None = None
+    verify: str | None = None
 
 
 def _directions(proxies: Sequence[str]) -> dict[str, bool]:
@@ -363,10 +367,58 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
         ),
     )
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str) + "\n")
-    markdown = _markdown(result, config, frame, figures)
+    sections = [_section(kind, d, out) for kind, d in (("search", config.search),
+                ("verify", config.verify)) if d]  # fmt: skip
+    markdown = _markdown(result, config, frame, figures, sections)
     (out / "report.md").write_text(markdown)
-    (out / "report.html").write_text(_html(result, config, frame, figures))
+    (out / "report.html").write_text(_html(result, config, frame, figures, sections))
     return result
+
+
+def _first_paragraph(path: Path) -> str:
+    """The first paragraph after the heading of a Markdown file ("" if there is none)."""
+    if not path.is_file():
+        return ""
+    blocks = [b for b in path.read_text().split("\n\n") if b.strip()]
+    return blocks[1] if len(blocks) > 1 and blocks[0].startswith("#") else ""
+
+
+@dataclass
+class Section:
+    title: str
+    intro: str
+    tables: list[tuple[str, pd.DataFrame]]
+    figures: list[tuple[str, Path]]
+
+
+def _section(kind: str, directory: str, out: Path) -> Section:
+    """A ``zcbench search`` or ``zcbench verify`` output folder as a report section (its
+    figures copied into the report folder)."""
+    src = Path(directory)
+    need = {"search": "summary.csv", "verify": "verify.csv"}[kind]
+    if not (src / need).is_file():
+        raise ZCBenchError(f"no {need} in {src}; expected the output of 'zcbench {kind}'")
+    if kind == "search":
+        summary = pd.read_csv(src / "summary.csv")
+        cols = [c for c in summary.columns if c != "optimum"]
+        tables = [("final test accuracy over runs", summary[cols])]
+        pngs = sorted(src.glob("anytime_*.png"))
+        intro_md = _first_paragraph(src / "search.md")
+        title = "Search"
+    else:
+        tables = []
+        if (src / "agreement.csv").is_file() and (src / "agreement.csv").stat().st_size > 1:
+            tables.append(("rank agreement with the table", pd.read_csv(src / "agreement.csv")))
+        tables.append(("per architecture", pd.read_csv(src / "verify.csv")))
+        pngs = [p for p in (src / "verify.png", src / "curves.png") if p.is_file()]
+        intro_md = _first_paragraph(src / "verify.md")
+        title = "Full-training verification"
+    figures = []
+    for png in pngs:
+        target = out / f"{kind}_{png.name}"
+        shutil.copyfile(png, target)
+        figures.append((f"{title}: {png.stem}", target))
+    return Section(title, intro_md.strip(), tables, figures)
 
 
 def _summary_table(result: pd.DataFrame, dataset: str, target: str, subset: str) -> pd.DataFrame:
@@ -406,7 +458,7 @@ def _protocol(config: ReportConfig, frame: pd.DataFrame) -> list[str]:
     ]
 
 
-def _markdown(result, config, frame, figures) -> str:
+def _markdown(result, config, frame, figures, sections=()) -> str:
     lines = ["# zcbench correlation report", "", "## Protocol", "", *_protocol(config, frame)]
     target = config.targets[0]
     for dataset in dict.fromkeys(result["dataset"]):
@@ -419,10 +471,23 @@ def _markdown(result, config, frame, figures) -> str:
             ]
     lines += ["", "## Figures", ""]
     lines += [f"![{title}]({path.name})" for title, path in figures]
+    for sec in sections:
+        lines += ["", f"## {sec.title}", "", sec.intro]
+        for caption, table in sec.tables:
+            lines += ["", f"{caption}:", "", table.to_markdown(index=False)]
+        lines += [""] + [f"![{title}]({path.name})" for title, path in sec.figures]
     return "\n".join(lines) + "\n"
 
 
-def _html(result, config, frame, figures) -> str:
+def _img(title: str, path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f"<h3>{html.escape(title)}</h3><img alt='{html.escape(title)}' "
+        f"src='data:image/png;base64,{data}'>"
+    )
+
+
+def _html(result, config, frame, figures, sections=()) -> str:
     target = config.targets[0]
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>zcbench report</title>",
@@ -438,12 +503,12 @@ def _html(result, config, frame, figures) -> str:
             parts.append(f"<h2>{html.escape(dataset)}: vs {target}, {subset}</h2>")
             parts.append(_summary_table(result, dataset, target, subset).to_html(index=False))
     parts.append("<h2>Figures</h2>")
-    for title, path in figures:
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-        parts.append(
-            f"<h3>{html.escape(title)}</h3><img alt='{html.escape(title)}' "
-            f"src='data:image/png;base64,{data}'>"
-        )
+    parts += [_img(title, path) for title, path in figures]
+    for sec in sections:
+        parts += [f"<h2>{html.escape(sec.title)}</h2>", f"<p>{html.escape(sec.intro)}</p>"]
+        for caption, table in sec.tables:
+            parts += [f"<h3>{html.escape(caption)}</h3>", table.to_html(index=False)]
+        parts += [_img(title, path) for title, path in sec.figures]
     # lets a headless browser confirm every figure decoded: `make report-check`
     parts.append(
         "<script>window.addEventListener('load',()=>{const imgs=[...document.images];"
