@@ -35,6 +35,7 @@ def test_bench_pipeline_end_to_end(tmp_path, capsys):
     path.write_text(
         'proxies = "params,flops,synflow,naswot,snip,jacob_cov"\nsample = 24\n'
         "learned_labels = 8\nbootstrap = 50\nparams_sample = 20\nbatch_size = 16\n"
+        'searchers = ["rea", "zc:n=30"]\nsearch_runs = 3\nsearch_budget = 5\n'
     )
     code = main(["bench", "--config", str(path), "--out", str(tmp_path / "b"), "-q"])
     out = capsys.readouterr().out
@@ -42,3 +43,5 @@ def test_bench_pipeline_end_to_end(tmp_path, capsys):
     assert "scoring 24 nb201 architectures" in out and "report.html" in out
     for name in ("bench.md", "scores.db", "correlations.csv", "report.html", "bars.png"):
         assert (tmp_path / "b" / name).is_file(), name
+    assert "search zc:n=30:" in out and (tmp_path / "b" / "search" / "summary.csv").is_file()
+    assert "## Search" in (tmp_path / "b" / "report.md").read_text()

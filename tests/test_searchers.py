@@ -55,13 +55,13 @@ def test_searcher_contract(nb201, table, source, name):
 
 def test_zero_cost_searchers_follow_the_proxy(nb201, table, source):
     # zc with budget 1 is NASWOT's protocol: the best of n uniform candidates by the proxy
-    candidates = np.random.default_rng(5).choice(len(nb201), size=60, replace=False)
+    candidates = np.random.default_rng(5).permutation(len(nb201))[:60]
     params = source.scores([nb201.from_index(int(i)) for i in candidates])[:, 0]
     trace = run_once("zc:n=60", nb201, table, "cifar10", 1, seed=5, proxy_source=source)
     assert trace["index"].iloc[0] == candidates[int(np.argmax(params))]
     assert trace.proxy_evaluations.iloc[0] == 60
     # zc-rea's initial population is the proxy's top 10 of its candidates, best first
-    candidates = np.random.default_rng(6).choice(len(nb201), size=40, replace=False)
+    candidates = np.random.default_rng(6).permutation(len(nb201))[:40]
     params = source.scores([nb201.from_index(int(i)) for i in candidates])[:, 0]
     top = candidates[np.argsort(-params, kind="stable")[:10]]
     trace = run_once("zc-rea:n=40", nb201, table, "cifar10", 10, seed=6, proxy_source=source)

@@ -1,4 +1,4 @@
-"""``zcbench bench``: the main job, score -> correlate -> report.
+"""``zcbench bench``: the main job, score -> correlate -> search -> report.
 
 1. Foundation checks (:func:`run_foundation`): load and validate the ground truth, round-trip
    every architecture of both spaces, check the builder's parameter and FLOP counts against
@@ -6,8 +6,10 @@
 2. Scoring (:func:`run_pipeline`): a seeded sample of architectures per dataset with every
    proxy, into ``scores.db`` in the output folder (resumable: a rerun only scores what is
    missing).
-3. The correlation report (:func:`zcbench.report.build_report`): ``correlations.csv``,
-   ``report.md``, ``report.html`` and figures in the same folder.
+3. Search (:func:`zcbench.search.run_search`) into ``search/``: table-only and zero-cost
+   guided searchers at a small budget (their proxy scores cached in ``scores.db``).
+4. The correlation report (:func:`zcbench.report.build_report`): ``correlations.csv``,
+   ``report.md``, ``report.html`` and figures in the same folder, the search as a section.
 
 The default configuration fits about 20 minutes on a 2-core CPU; ``--config FILE`` (TOML)
 changes any of it (see :class:`PipelineConfig` and the README).
@@ -242,8 +244,8 @@ class PipelineConfig:
     datasets: tuple[str, ...] = ("cifar10",)
     proxies: str = "all"
     #: architectures per dataset (a seeded sample; about 3.5 s each for the full panel on
-    #: 2 CPU cores, so the default fits the 20-minute budget with the checks and report)
-    sample: int = 250
+    #: 2 CPU cores, so the default fits the 20-minute budget with the checks, search, report)
+    sample: int = 200
     sample_seed: int = 0
     seed: int = 0
     batch_size: int = 64
@@ -251,6 +253,12 @@ class PipelineConfig:
     bootstrap: int = 1000
     learned_labels: int = 50
     params_sample: int = 1000
+    #: the search stage (empty: skipped): searchers on the first dataset, their zero-cost
+    #: scores (``search_proxy``) read from and cached in the same scores.db
+    searchers: tuple[str, ...] = ("random", "rea", "zc-rea:n=50")
+    search_budget: int = 50
+    search_runs: int = 10
+    search_proxy: str = "naswot"
 
     @classmethod
     def from_toml(cls, path: str | Path) -> PipelineConfig:
@@ -271,7 +279,7 @@ class PipelineConfig:
                 f"unknown bench config key {unknown[0]!r} in {path}; expected one of "
                 f"{', '.join(sorted(known))}"
             )
-        for key in ("datasets", "targets"):
+        for key in ("datasets", "targets", "searchers"):
             if key in raw:
                 value = raw[key]
                 raw[key] = tuple([value] if isinstance(value, str) else value)

@@ -107,6 +107,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from zcbench.benchmarks import load_nb201_table
     from zcbench.report import ReportConfig, build_report
     from zcbench.runner import package_versions
+    from zcbench.spaces import get_space
 
     pipe = PipelineConfig.from_toml(args.config) if args.config else PipelineConfig()
     if args.params_sample is not None:
@@ -131,7 +132,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
             f"  2. scoring {pipe.sample} {pipe.space} architectures (sample seed "
             f"{pipe.sample_seed}) on {', '.join(pipe.datasets)} with proxies {pipe.proxies!r}, "
             f"batch {pipe.batch_size}, seed {pipe.seed}\n"
-            f"  3. correlation report vs {', '.join(pipe.targets)} ({pipe.bootstrap} bootstrap "
+            f"  3. search: {', '.join(pipe.searchers) or 'skipped'} on {pipe.datasets[0]}, "
+            f"{pipe.search_budget} queries, {pipe.search_runs} runs (proxy {pipe.search_proxy})\n"
+            f"  4. correlation report vs {', '.join(pipe.targets)} ({pipe.bootstrap} bootstrap "
             f"resamples, learned ensemble on {pipe.learned_labels} labels)"
         )
     start = time.perf_counter()
@@ -151,6 +154,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
             f"  scored {dataset}: {summary.scored} new, {summary.skipped} already stored, "
             f"{summary.seconds:.0f} s"
         )
+    search_dir = None
+    if pipe.searchers:
+        from zcbench.search import SearchJob, run_search
+
+        search_dir = str(Path(out) / "search")
+        job = SearchJob(
+            searchers=pipe.searchers, datasets=[pipe.datasets[0]], budgets=[pipe.search_budget],
+            runs=pipe.search_runs, seed=pipe.seed, proxy=pipe.search_proxy,
+            store=str(Path(out) / "scores.db"), proxy_seed=pipe.seed, batch_size=pipe.batch_size,
+        )  # fmt: skip
+        summary = run_search(
+            job, get_space(pipe.space, args.data), load_nb201_table(args.data), search_dir,
+            data_dir=args.data, progress=not args.quiet,
+        )  # fmt: skip
+        for row in summary.itertuples():
+            print(
+                f"  search {row.searcher}: {row.mean_test_acc:.2f} [{row.ci_lo:.2f}, "
+                f"{row.ci_hi:.2f}] test accuracy after {row.budget} queries ({row.runs} runs)"
+            )
     report = ReportConfig(
         store=str(Path(out) / "scores.db"),
         space=pipe.space,
@@ -161,6 +183,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         n_boot=pipe.bootstrap,
         learned_labels=pipe.learned_labels,
         packages=package_versions(),
+        search=search_dir,
     )
     result = build_report(report, load_nb201_table(args.data), out)
     _print_best(result, pipe.targets[0], indent="  ")
@@ -342,93 +365,31 @@ def _latency_limits(text: str | None) -> dict[str, float]:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    import pandas as pd
-
     from zcbench.benchmarks import load_nb201_table
-    from zcbench.datasets import dataset_info
-    from zcbench.search import anytime_figure, parse_searcher, run_many, summarise
+    from zcbench.search import SearchJob, run_search
     from zcbench.spaces import get_space
 
     space = get_space(args.space, args.data)
-    if space.name != "nb201":
-        raise ZCBenchError(f"search needs a table of ground truth; {space.name} has none here")
-    table = load_nb201_table(args.data)
-    datasets = [dataset_info(d).name for d in args.dataset.split(",")]
-    names = [n.strip() for n in args.searcher.split(",") if n.strip()]
-    guided = [n for n in names if parse_searcher(n)[0].needs_proxy]
-    budgets = [int(b) for b in args.budget.split(",")]
-    limits = _latency_limits(args.max_latency)
-    if args.signal not in table.metrics:
-        raise ZCBenchError(
-            f"unknown signal {args.signal!r}; expected one of {', '.join(table.metrics)}"
-        )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(
-        f"searching {space.name} with {', '.join(names)} on {', '.join(datasets)}: budgets "
-        f"{', '.join(map(str, budgets))} queries of {args.signal}, {args.runs} runs each, seeds "
-        f"{args.seed}..{args.seed + args.runs - 1}" + (f", latency {limits}" if limits else "")
+    job = SearchJob(
+        searchers=[n.strip() for n in args.searcher.split(",") if n.strip()],
+        datasets=args.dataset.split(","),
+        budgets=[int(b) for b in args.budget.split(",")],
+        runs=args.runs,
+        seed=args.seed,
+        signal=args.signal,
+        max_latency=_latency_limits(args.max_latency),
+        proxy=args.proxy,
+        store=args.store,
+        proxy_seed=args.proxy_seed,
+        batch_size=args.batch_size,
+        device=args.device,
     )
-    store = sources = None
-    if guided:
-        from zcbench.proxy_source import StoreProxySource
-        from zcbench.store import ResultStore
-
-        store = ResultStore(args.store)
-        sources = {
-            ds: StoreProxySource(
-                store, space, ds, args.proxy, seed=args.proxy_seed, batch_size=args.batch_size,
-                device=args.device, data_dir=args.data, progress=not args.quiet,
-            )
-            for ds in datasets
-        }  # fmt: skip
-        print(
-            f"zero-cost guided ({', '.join(guided)}): proxy {sources[datasets[0]].label}, "
-            f"batch {args.batch_size}, seed {args.proxy_seed}; scores cached in {args.store}"
-        )
-    try:
-        traces = [
-            run_many(
-                name, space, table, ds, budget, args.runs, args.seed,
-                progress=not args.quiet, signal=args.signal, max_latency=limits,
-                proxy_source=sources[ds] if name in guided else None,
-            )
-            for ds in datasets
-            for budget in budgets
-            for name in names
-        ]  # fmt: skip
-    finally:
-        if store is not None:
-            store.close()
-    if sources:
-        scored = sum(src.scored for src in sources.values())
-        print(f"proxy scores: {scored:,} architectures scored now, the rest read from the store")
-    trace = pd.concat(traces, ignore_index=True)
-    trace.to_csv(out / "trace.csv", index=False)
-    summary = summarise(trace, table)
-    summary.to_csv(out / "summary.csv", index=False)
-    for ds in datasets:
-        for budget in budgets:
-            anytime_figure(trace, ds, budget).savefig(out / f"anytime_{ds}_{budget}.png", dpi=110)
-    proxy_note = (
-        f" Zero-cost guided searchers read {sources[datasets[0]].label} (batch "
-        f"{args.batch_size}, seed {args.proxy_seed}) from {args.store}."
-        if sources
-        else ""
-    )
-    (out / "search.md").write_text(
-        f"# Search: {', '.join(names)}\n\nSignal {args.signal} (the searcher's only view of "
-        f"ground truth), budgets {budgets} queries, {args.runs} runs, seed {args.seed}; final "
-        f"metric: the last incumbent's test_acc_200ep.{proxy_note}\n\n"
-        + summary.to_markdown(index=False)
-        + "\n\n"
-        + "\n".join(f"![{ds} {b}](anytime_{ds}_{b}.png)" for ds in datasets for b in budgets)
-        + "\n"
-    )
-    print(summary.to_string(index=False))
-    print(f"wrote {out}/trace.csv, summary.csv, search.md and anytime plots")
+    summary = run_search(
+        job, space, load_nb201_table(args.data), args.out, data_dir=args.data,
+        progress=not args.quiet,
+    )  # fmt: skip
+    print(summary.drop(columns=["optimum"]).to_string(index=False))
+    print(f"wrote {args.out}/trace.csv, summary.csv, search.md and anytime plots")
     return 0
 
 

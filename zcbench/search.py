@@ -13,6 +13,8 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -207,3 +209,114 @@ def anytime_figure(trace: pd.DataFrame, dataset: str, budget: int) -> Figure:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+@dataclass
+class SearchJob:
+    """Everything ``zcbench search`` runs: every searcher x dataset x budget, ``runs`` each."""
+
+    searchers: Sequence[str]
+    datasets: Sequence[str] = ("cifar10",)
+    budgets: Sequence[int] = (100,)
+    runs: int = 100
+    seed: int = 0
+    signal: str = DEFAULT_SIGNAL
+    max_latency: dict[str, float] = field(default_factory=dict)
+    #: proxy (or comma-separated ensemble) of the zero-cost guided searchers
+    proxy: str = "naswot"
+    #: the store their scores are read from and cached in
+    store: str = "results.db"
+    proxy_seed: int = 0
+    batch_size: int = 64
+    device: str = "cpu"
+
+
+def run_search(
+    job: SearchJob,
+    space: SearchSpace,
+    table: BenchmarkTable,
+    out: str | Path,
+    *,
+    data_dir=None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run the job; write ``trace.csv``, ``summary.csv``, ``search.md`` and anytime plots into
+    ``out``; return the summary."""
+    from zcbench.datasets import dataset_info
+
+    if space.name != "nb201":
+        raise ZCBenchError(f"search needs a table of ground truth; {space.name} has none here")
+    datasets = [dataset_info(d).name for d in job.datasets]
+    guided = [n for n in job.searchers if parse_searcher(n)[0].needs_proxy]
+    if job.signal not in table.metrics:
+        raise ZCBenchError(
+            f"unknown signal {job.signal!r}; expected one of {', '.join(table.metrics)}"
+        )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    limits = dict(job.max_latency)
+    print(
+        f"searching {space.name} with {', '.join(job.searchers)} on {', '.join(datasets)}: "
+        f"budgets {', '.join(map(str, job.budgets))} queries of {job.signal}, {job.runs} runs "
+        f"each, seeds {job.seed}..{job.seed + job.runs - 1}"
+        + (f", latency {limits}" if limits else "")
+    )
+    store = None
+    sources = {}
+    if guided:
+        from zcbench.proxy_source import StoreProxySource
+        from zcbench.store import ResultStore
+
+        store = ResultStore(job.store)
+        sources = {
+            ds: StoreProxySource(
+                store, space, ds, job.proxy, seed=job.proxy_seed, batch_size=job.batch_size,
+                device=job.device, data_dir=data_dir, progress=progress,
+            )
+            for ds in datasets
+        }  # fmt: skip
+        print(
+            f"zero-cost guided ({', '.join(guided)}): proxy {sources[datasets[0]].label}, "
+            f"batch {job.batch_size}, seed {job.proxy_seed}; scores cached in {job.store}"
+        )
+    try:
+        traces = [
+            run_many(
+                name, space, table, ds, budget, job.runs, job.seed,
+                progress=progress, signal=job.signal, max_latency=limits,
+                proxy_source=sources[ds] if name in guided else None,
+            )
+            for ds in datasets
+            for budget in job.budgets
+            for name in job.searchers
+        ]  # fmt: skip
+    finally:
+        if store is not None:
+            store.close()
+    if sources:
+        scored = sum(src.scored for src in sources.values())
+        print(f"proxy scores: {scored:,} architectures scored now, the rest read from the store")
+    trace = pd.concat(traces, ignore_index=True)
+    trace.to_csv(out / "trace.csv", index=False)
+    summary = summarise(trace, table)
+    summary.to_csv(out / "summary.csv", index=False)
+    for ds in datasets:
+        for budget in job.budgets:
+            fig = anytime_figure(trace, ds, budget)
+            fig.savefig(out / f"anytime_{ds}_{budget}.png", dpi=110)
+    proxy_note = (
+        f" Zero-cost guided searchers read {sources[datasets[0]].label} (batch "
+        f"{job.batch_size}, seed {job.proxy_seed}) from {job.store}."
+        if sources
+        else ""
+    )
+    (out / "search.md").write_text(
+        f"# Search: {', '.join(job.searchers)}\n\nSignal {job.signal} (the searcher's only "
+        f"view of ground truth), budgets {list(job.budgets)} queries, {job.runs} runs, seed "
+        f"{job.seed}; final metric: the last incumbent's test_acc_200ep.{proxy_note}\n\n"
+        + summary.drop(columns=["optimum"]).to_markdown(index=False)
+        + "\n\n"
+        + "\n".join(f"![{ds} {b}](anytime_{ds}_{b}.png)" for ds in datasets for b in job.budgets)
+        + "\n"
+    )
+    return summary
