@@ -290,6 +290,8 @@ def spread(table: BenchmarkTable, dataset: str, k: int, metric: str = "test_acc_
 def from_search(directory: str | Path, top: int) -> list[int]:
     """The ``top`` distinct final incumbents of a ``zcbench search`` output, by search signal."""
     path = Path(directory) / "trace.csv"
+    if not path.is_file() and path.with_suffix(".csv.gz").is_file():
+        path = path.with_suffix(".csv.gz")  # committed reports are gzipped
     if not path.is_file():
         raise ZCBenchError(f"no search trace at {path}; run 'zcbench search --out {directory}'")
     trace = pd.read_csv(path)
