@@ -9,9 +9,9 @@
   population is the top ``population`` of ``n`` uniform candidates by proxy score, instead
   of ``population`` uniform samples; the evolution itself is unchanged (:mod:`rea`).
 
-Candidates are distinct (drawn without replacement). With a latency constraint, infeasible candidates
-(known from the table's measured latency, not from ground truth) rank last. Several proxies
-combine by their mean normalised rank among the candidates
+Candidates are distinct (drawn without replacement). With a latency constraint, infeasible
+candidates (known from the table's measured latency, not from ground truth) rank last.
+Several proxies combine by their mean normalised rank among the candidates
 (:func:`zcbench.proxy_source.combined`).
 """
 

@@ -262,7 +262,9 @@ def nb201_results(nb201):
 def test_golden_values_on_nb201(nb201_results, name):
     fused, _ = nb201_results
     assert fused[name].status == "ok", fused[name].error
-    assert fused[name].value == pytest.approx(GOLDEN[name], rel=1e-5)
+    # float32 reductions differ between CPUs (vector width, oneDNN kernels): fisher, a sum of
+    # squared per-channel products, moved by 1.0e-5 relative between two of our hosts
+    assert fused[name].value == pytest.approx(GOLDEN[name], rel=1e-4)
 
 
 @pytest.mark.data

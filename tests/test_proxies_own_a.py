@@ -281,4 +281,6 @@ def test_golden_values_nb201(one_thread):
     for r in results:
         assert r.status == "ok", r
         assert math.isfinite(r.value)
-        assert r.value == pytest.approx(GOLDEN[r.proxy], rel=1e-6), (r.proxy, r.value)
+        # float32 reductions differ between CPUs: between two of our hosts grasp moved by 8e-5
+        # and epe_nas by 6e-4 relative (within a host results are bit-identical)
+        assert r.value == pytest.approx(GOLDEN[r.proxy], rel=2e-3), (r.proxy, r.value)

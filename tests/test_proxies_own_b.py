@@ -203,7 +203,12 @@ def nb201_results():
 def test_golden_nb201(nb201_results, name):
     result = {r.proxy: r for r in nb201_results[0]}[name]
     assert result.status == "ok", result.error
-    assert result.value == pytest.approx(GOLDEN[name], rel=1e-6)
+    # zico sums log(mean/std) of gradients over two half-batches: parameters whose two
+    # gradients nearly agree make it sensitive to float rounding, which differs between CPUs
+    # (2e-2 relative between two of our hosts, here and on ImageNet16-120 scores; within a
+    # host results are bit-identical, see `make determinism`)
+    rel = 5e-2 if name == "zico" else 1e-6
+    assert result.value == pytest.approx(GOLDEN[name], rel=rel)
 
 
 @pytest.mark.data
