@@ -58,8 +58,7 @@ class PredictorGuided(Searcher):
         self._told: dict[int, float] = {}
 
     def _setup(self) -> None:
-        pool = ranked_candidates(self, self.n)  # best proxy score first
-        signed = self.oracle.proxy_scores(pool)
+        pool, signed = ranked_candidates(self, self.n)  # best proxy score first
         ranks = stats.rankdata(np.where(np.isnan(signed), -np.inf, signed), axis=0) / len(pool)
         encoding = np.stack([self.space.encode(a) for a in pool])
         self._pool = pool

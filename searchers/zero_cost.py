@@ -26,8 +26,9 @@ from zcbench.spaces.base import SearchSpace
 from zcbench.types import Arch
 
 
-def ranked_candidates(searcher: Searcher, n: int) -> list[Arch]:
-    """``n`` distinct uniform architectures, best proxy score first (feasible ones first).
+def ranked_candidates(searcher: Searcher, n: int) -> tuple[list[Arch], np.ndarray]:
+    """``n`` distinct uniform architectures, best proxy score first (feasible ones first),
+    with their signed proxy scores (rows in the same order).
 
     The candidates are the first ``n`` of a seeded permutation of the space, so runs with the
     same seed and a smaller ``n`` see a subset (zc:n=10 within zc:n=100 within zc:n=1000, and
@@ -35,10 +36,11 @@ def ranked_candidates(searcher: Searcher, n: int) -> list[Arch]:
     space = searcher.space
     indices = searcher.rng.permutation(len(space))[:n]
     archs = [space.from_index(int(i)) for i in indices]
-    score = combined(searcher.oracle.proxy_scores(archs))
+    signed = searcher.oracle.proxy_scores(archs)
+    score = combined(signed)
     feasible = np.array([searcher.oracle.feasible(a) for a in archs])
     order = np.lexsort((-score, ~feasible))  # feasible first, then by descending score
-    return [archs[i] for i in order]
+    return [archs[i] for i in order], signed[order]
 
 
 @register_searcher("zc")
@@ -54,7 +56,7 @@ class ZeroCostSearch(Searcher):
 
     def ask(self) -> Arch:
         if self._ranked is None:
-            self._ranked = ranked_candidates(self, self.n)[::-1]  # pop() from the end
+            self._ranked = ranked_candidates(self, self.n)[0][::-1]  # pop() from the end
         return self._ranked.pop() if self._ranked else self.space.sample(self.rng)
 
     def tell(self, arch: Arch, signal: float) -> None:
@@ -81,5 +83,5 @@ class ZeroCostWarmREA(RegularizedEvolution):
 
     def seed_population(self) -> Arch:
         if self._warm is None:
-            self._warm = ranked_candidates(self, self.n)[: self.population_size][::-1]
+            self._warm = ranked_candidates(self, self.n)[0][: self.population_size][::-1]
         return self._warm.pop()

@@ -184,19 +184,11 @@ class ResultStore:
         include_failures: bool = True,
     ) -> set[tuple[int, str]]:
         """(arch index, proxy) pairs already stored for this configuration."""
-        if not versions:
-            return set()
-        marks = ",".join("?" * len(versions))
-        rows = self._conn.execute(
-            f"SELECT arch_index, proxy, proxy_version, status FROM results WHERE space=? AND "
-            f"dataset=? AND seed=? AND batch_size=? AND sampling=? AND proxy IN ({marks})",
-            (space, dataset, seed, batch_size, sampling, *versions),
-        ).fetchall()
-        return {
-            (i, p)
-            for i, p, v, status in rows
-            if v == versions[p] and (include_failures or status == "ok")
-        }
+        rows = self.lookup(
+            space=space, dataset=dataset, seed=seed, batch_size=batch_size, sampling=sampling,
+            versions=versions,
+        )  # fmt: skip
+        return {(i, p) for i, p, _, status in rows if include_failures or status == "ok"}
 
     def lookup(
         self,
@@ -207,20 +199,31 @@ class ResultStore:
         batch_size: int,
         sampling: str,
         versions: dict[str, int],
-        indices: Iterable[int],
+        indices: Iterable[int] | None = None,
     ) -> list[tuple[int, str, float | None, str]]:
-        """(arch index, proxy, value, status) of the given architectures and proxy versions."""
-        indices = list(indices)
+        """(arch index, proxy, value, status) of these proxy versions in this configuration,
+        for the given architectures (None: every stored architecture)."""
+        if not versions:
+            return []
+        sql = (
+            "SELECT arch_index, proxy, proxy_version, value, status FROM results WHERE space=? "
+            "AND dataset=? AND seed=? AND batch_size=? AND sampling=? AND proxy IN "
+            f"({','.join('?' * len(versions))})"
+        )
+        params = (space, dataset, seed, batch_size, sampling, *versions)
+        if indices is None:
+            chunks = [(sql, params)]
+        else:
+            indices = list(indices)
+            chunks = [
+                (sql + f" AND arch_index IN ({','.join('?' * len(c))})", (*params, *c))
+                for c in (
+                    indices[k : k + _LOOKUP_CHUNK] for k in range(0, len(indices), _LOOKUP_CHUNK)
+                )
+            ]
         out = []
-        pmarks = ",".join("?" * len(versions))
-        for start in range(0, len(indices), _LOOKUP_CHUNK):
-            chunk = indices[start : start + _LOOKUP_CHUNK]
-            rows = self._conn.execute(
-                "SELECT arch_index, proxy, proxy_version, value, status FROM results WHERE "
-                "space=? AND dataset=? AND seed=? AND batch_size=? AND sampling=? AND "
-                f"proxy IN ({pmarks}) AND arch_index IN ({','.join('?' * len(chunk))})",
-                (space, dataset, seed, batch_size, sampling, *versions, *chunk),
-            ).fetchall()
+        for query, args in chunks:
+            rows = self._conn.execute(query, args).fetchall()
             out.extend((i, p, value, status) for i, p, v, value, status in rows if v == versions[p])
         return out
 
