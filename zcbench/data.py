@@ -50,7 +50,8 @@ class ImageSet:
 
 
 @functools.lru_cache(maxsize=8)
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
+def load_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an image file (uint8 NHWC ``x``, labels ``y``); DataError if corrupt."""
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
@@ -76,7 +77,7 @@ def load_images(
     if split not in SPLITS:
         raise ZCBenchError(f"unknown split {split!r}; expected one of: {', '.join(SPLITS)}")
     path = data_file(info.image_file, data_dir).resolve()
-    arrays = _load_npz(path)
+    arrays = load_npz(path)
     x, y = arrays["x"], arrays["y"].astype(np.int64)
     if x.shape[1:3] != (info.input_size, info.input_size):
         raise DataError(

@@ -39,7 +39,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from zcbench.benchmarks import BenchmarkTable
-from zcbench.data import ImageSet, _load_npz, load_images
+from zcbench.data import ImageSet, load_images, load_npz
 from zcbench.datasets import dataset_info
 from zcbench.errors import ZCBenchError
 from zcbench.paths import data_file
@@ -112,7 +112,7 @@ def held_out_images(dataset: str, test_set: str = "sample", data_dir=None) -> Im
     if test_set == "full":
         if info.name != "cifar10":
             raise ZCBenchError(f"the full test split exists for cifar10 only, not {info.name}")
-        arrays = _load_npz(data_file(FULL_TEST_FILE, data_dir).resolve())
+        arrays = load_npz(data_file(FULL_TEST_FILE, data_dir).resolve())
         y = arrays["y"].astype(np.int64)
         return ImageSet(info, "test", arrays["x"], y, np.arange(len(y)))
     images = load_images(info.name, "test", data_dir)
