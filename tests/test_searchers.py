@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from zcbench.benchmarks import load_nb201_table
 from zcbench.cli import main
@@ -122,6 +123,10 @@ def test_summary_and_cli(tmp_path, capsys, table):
     assert (out / "anytime_cifar10_20.png").is_file()
     assert (summary.ci_lo <= summary.mean_test_acc).all() and (summary.mean_regret >= 0).all()
     assert summarise(trace, table).equals(summarise(trace, table))
+    rea, rnd = summary.set_index("searcher").loc["rea"], summary.set_index("searcher").loc["random"]
+    assert np.isnan(rea.vs_rea)  # the baseline itself
+    assert rnd.vs_rea == pytest.approx(rnd.mean_test_acc - rea.mean_test_acc, abs=2e-3)
+    assert rnd.vs_rea_lo < rnd.vs_rea < rnd.vs_rea_hi
     assert main(["search", "--searcher", "nope", "--out", str(out)]) == 2
     assert "unknown searcher 'nope'" in capsys.readouterr().err
     assert main(["search", "--max-latency", "pixel3", "--out", str(out)]) == 2
@@ -142,3 +147,15 @@ def test_guided_search_cli_caches_scores_in_the_store(tmp_path, capsys):
     assert set(a.searcher) == {"zc:n=15", "rea"}
     summary = pd.read_csv(tmp_path / "a" / "summary.csv")
     assert summary.set_index("searcher").loc["zc:n=15", "mean_proxy_evaluations"] == 15
+
+
+def test_difference_interval_is_welchs():
+    from zcbench.search import difference_interval
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(93.8, 0.4, 50), rng.normal(93.5, 0.7, 30)
+    diff, lo, hi = difference_interval(a, b)
+    ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert diff == pytest.approx(a.mean() - b.mean())
+    assert (lo, hi) == pytest.approx((ci.low, ci.high))
+    assert all(math.isnan(v) for v in difference_interval(a, [1.0]))

@@ -169,9 +169,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
             data_dir=args.data, progress=not args.quiet,
         )  # fmt: skip
         for row in summary.itertuples():
+            vs_rea = (
+                f"; vs REA {row.vs_rea:+.2f} [{row.vs_rea_lo:+.2f}, {row.vs_rea_hi:+.2f}]"
+                if row.vs_rea == row.vs_rea
+                else ""
+            )
             print(
                 f"  search {row.searcher}: {row.mean_test_acc:.2f} [{row.ci_lo:.2f}, "
                 f"{row.ci_hi:.2f}] test accuracy after {row.budget} queries ({row.runs} runs)"
+                f"{vs_rea}"
             )
     report = ReportConfig(
         store=str(Path(out) / "scores.db"),

@@ -163,14 +163,48 @@ def mean_interval(
     return mean, std, mean - half, mean + half
 
 
+def difference_interval(
+    a: Sequence[float], b: Sequence[float], level: float = 0.95
+) -> tuple[float, float, float]:
+    """(mean(a) - mean(b), lo, hi): Welch's t interval of the difference of two means from
+    independent runs (NaN when either side has fewer than two finite values)."""
+    a, b = (np.asarray(v, dtype=float) for v in (a, b))
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if len(a) < 2 or len(b) < 2:
+        return (math.nan,) * 3
+    diff = float(a.mean() - b.mean())
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    if va + vb == 0:
+        return diff, diff, diff
+    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = float(stats.t.ppf((1 + level) / 2, dof) * math.sqrt(va + vb))
+    return diff, diff - half, diff + half
+
+
+#: the baseline every searcher is compared with in the summary, where it ran
+BASELINE = "rea"
+
+
 def summarise(trace: pd.DataFrame, table: BenchmarkTable) -> pd.DataFrame:
-    """One row per (searcher, dataset, budget): the final incumbent's test accuracy over runs."""
+    """One row per (searcher, dataset, budget): the final incumbent's test accuracy over runs,
+    and, where REA ran on the same dataset and budget, the difference from REA's mean with
+    Welch's 95% interval (``vs_rea``, ``vs_rea_lo``, ``vs_rea_hi``)."""
+    finals = {
+        key: group.sort_values("step").groupby("run").tail(1)["incumbent_test_acc"].to_numpy()
+        for key, group in trace.groupby(["searcher", "dataset", "budget"], sort=False)
+    }
     rows = []
     for (searcher, dataset, budget), group in trace.groupby(
         ["searcher", "dataset", "budget"], sort=False
     ):
         last = group.sort_values("step").groupby("run").tail(1)
         mean, std, lo, hi = mean_interval(last["incumbent_test_acc"])
+        base = finals.get((BASELINE, dataset, budget))
+        diff, diff_lo, diff_hi = (
+            difference_interval(finals[(searcher, dataset, budget)], base)
+            if base is not None and searcher != BASELINE
+            else (math.nan,) * 3
+        )
         optimum = float(table.get(dataset, FINAL_METRIC).max())
         rows.append(
             {
@@ -185,6 +219,9 @@ def summarise(trace: pd.DataFrame, table: BenchmarkTable) -> pd.DataFrame:
                 "mean_regret": round(optimum - mean, 3),
                 "optimum": optimum,
                 "mean_proxy_evaluations": float(last["proxy_evaluations"].mean()),
+                "vs_rea": round(diff, 3),
+                "vs_rea_lo": round(diff_lo, 3),
+                "vs_rea_hi": round(diff_hi, 3),
             }
         )
     return pd.DataFrame(rows)
