@@ -99,3 +99,24 @@ def test_search_and_verify_outputs_join_the_report(store, tmp_path, capsys):
     ).is_file()
     assert main([*args[:-2], "--verify", str(search), "--out", str(out)]) == 2
     assert "no verify.csv" in capsys.readouterr().err
+
+
+def test_architectures_scored_by_only_some_proxies_are_left_out(store, tmp_path):
+    # a search's candidates: one proxy only, 15 more architectures (copied store, same config)
+    import shutil
+    import sqlite3
+
+    db = tmp_path / "mixed.db"
+    shutil.copyfile(store, db)
+    with sqlite3.connect(db) as con:
+        scored = {i for (i,) in con.execute("SELECT DISTINCT arch_index FROM results")}
+    extra = [i for i in range(100) if i not in scored][:15]
+    argv = ["score", "--proxies", "params", "--archs", ",".join(map(str, extra))]
+    assert main([*argv, "--batch-size", "8", "--store", str(db), "-q"]) == 0
+    config = ReportConfig(store=str(db), batch_size=8, n_boot=20, learned_labels=12)
+    result = build_report(config, load_nb201_table(), tmp_path / "rep")
+    main_rows = result[(result.subset == "all") & (result.target == "test_acc_200ep")]
+    single = main_rows[main_rows.proxy.isin(["params", "flops", "synflow"])]
+    assert (single.n == 40).all() and (single.n_failed == 0).all()  # not 55, no fake failures
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "'cifar10': 40" in md and "{'cifar10': 15}" in md

@@ -169,6 +169,22 @@ def proxy_matrix(scores: pd.DataFrame, directions: dict[str, bool] | None = None
     return signed.corr(method="spearman", min_periods=3)
 
 
+def panel_rows(long: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Per dataset, the rows of the architectures with a stored result (any status) for every
+    proxy stored for that dataset, and how many architectures were left out per dataset.
+
+    Architectures scored by only some proxies (a search's candidates, a proxy added later to a
+    few architectures) would otherwise compare proxies on different populations and count the
+    proxies they lack as failures; ``n_failed`` counts recorded failures only."""
+    keep, left_out = [], {}
+    for dataset, sub in long.groupby("dataset", sort=False):
+        per_arch = sub.groupby("arch_index")["proxy"].nunique()
+        full = per_arch.index[per_arch == sub["proxy"].nunique()]
+        keep.append(sub[sub["arch_index"].isin(full)])
+        left_out[dataset] = int(len(per_arch) - len(full))
+    return (pd.concat(keep) if keep else long), left_out
+
+
 def wide_scores(long: pd.DataFrame) -> pd.DataFrame:
     """A long store frame (``arch_index, proxy, value, status``) as architecture x proxy
     values; failed results are NaN (so they count as failures, never as 0)."""

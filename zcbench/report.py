@@ -40,6 +40,7 @@ from zcbench.benchmarks import BenchmarkTable
 from zcbench.correlate import (
     _top_set,
     correlation_table,
+    panel_rows,
     proxy_matrix,
     wide_scores,
 )
@@ -273,6 +274,7 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
             f"no {config.space} scores with seed {config.seed} and batch size "
             f"{config.batch_size} in {config.store}"
         )
+    frame, left_out = panel_rows(frame)
     datasets = list(config.datasets or sorted(frame["dataset"].unique()))
     all_rows, figures, matrices = [], [], {}
     for dataset in datasets:
@@ -369,9 +371,10 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str) + "\n")
     sections = [_section(kind, d, out) for kind, d in (("search", config.search),
                 ("verify", config.verify)) if d]  # fmt: skip
-    markdown = _markdown(result, config, frame, figures, sections)
+    left_out = {d: n for d, n in left_out.items() if n and d in datasets}
+    markdown = _markdown(result, config, frame, figures, sections, left_out)
     (out / "report.md").write_text(markdown)
-    (out / "report.html").write_text(_html(result, config, frame, figures, sections))
+    (out / "report.html").write_text(_html(result, config, frame, figures, sections, left_out))
     return result
 
 
@@ -441,12 +444,23 @@ def _summary_table(result: pd.DataFrame, dataset: str, target: str, subset: str)
     return rows[cols].sort_values("spearman", ascending=False).round(3)
 
 
-def _protocol(config: ReportConfig, frame: pd.DataFrame) -> list[str]:
+def _protocol(
+    config: ReportConfig, frame: pd.DataFrame, left_out: dict[str, int] | None = None
+) -> list[str]:
     n_archs = frame.groupby("dataset")["arch_index"].nunique().to_dict()
+    partial = (
+        [
+            f"- left out, scored by only some of the proxies (e.g. a search's candidates): "
+            f"{left_out}; every proxy is compared on the same architectures"
+        ]
+        if left_out
+        else []
+    )
     return [
         f"- store: `{config.store}`; space {config.space}; seed {config.seed}; batch size "
         f"{config.batch_size}; minibatch of real training images per dataset",
         f"- architectures per dataset: {n_archs}",
+        *partial,
         f"- targets: {', '.join(config.targets)} (first = main); signed correlations (a "
         "positive value means the proxy ranks good architectures high)",
         f"- intervals: 95% percentile bootstrap over architectures, {config.n_boot} resamples",
@@ -458,8 +472,9 @@ def _protocol(config: ReportConfig, frame: pd.DataFrame) -> list[str]:
     ]
 
 
-def _markdown(result, config, frame, figures, sections=()) -> str:
-    lines = ["# zcbench correlation report", "", "## Protocol", "", *_protocol(config, frame)]
+def _markdown(result, config, frame, figures, sections=(), left_out=None) -> str:
+    lines = ["# zcbench correlation report", "", "## Protocol", ""]
+    lines += _protocol(config, frame, left_out)
     target = config.targets[0]
     for dataset in dict.fromkeys(result["dataset"]):
         for subset in ("all", "held_out"):
@@ -487,7 +502,7 @@ def _img(title: str, path: Path) -> str:
     )
 
 
-def _html(result, config, frame, figures, sections=()) -> str:
+def _html(result, config, frame, figures, sections=(), left_out=None) -> str:
     target = config.targets[0]
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>zcbench report</title>",
@@ -496,7 +511,7 @@ def _html(result, config, frame, figures, sections=()) -> str:
         "padding:2px 6px;text-align:right}img{max-width:100%}</style></head><body>",
         "<h1>zcbench correlation report</h1><h2>Protocol</h2><ul>",
     ]
-    parts += [f"<li>{html.escape(line[2:])}</li>" for line in _protocol(config, frame)]
+    parts += [f"<li>{html.escape(line[2:])}</li>" for line in _protocol(config, frame, left_out)]
     parts.append("</ul>")
     for dataset in dict.fromkeys(result["dataset"]):
         for subset in ("all", "held_out"):
