@@ -120,3 +120,10 @@ def test_architectures_scored_by_only_some_proxies_are_left_out(store, tmp_path)
     assert (single.n == 40).all() and (single.n_failed == 0).all()  # not 55, no fake failures
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "'cifar10': 40" in md and "{'cifar10': 15}" in md
+    # the bench reports its own sample only
+    config = ReportConfig(
+        store=str(db), batch_size=8, n_boot=20, learned_labels=12, archs=sorted(scored)[:30]
+    )
+    result = build_report(config, load_nb201_table(), tmp_path / "rep30")
+    rows = result[result.subset == "all"]
+    assert ((rows.n + rows.n_failed) == 30).all()

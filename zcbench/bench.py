@@ -288,6 +288,12 @@ class PipelineConfig:
         return cls(**raw)
 
 
+def bench_sample(cfg: PipelineConfig, data_dir: str | None = None) -> list[int]:
+    """The indexes of the architectures the pipeline scores (and reports)."""
+    space = get_space(cfg.space, data_dir)
+    return [space.index(a) for a in sample_indices(space, cfg.sample, cfg.sample_seed)]
+
+
 def run_pipeline(
     cfg: PipelineConfig, out: str | Path, data_dir: str | None = None, progress: bool = True
 ):

@@ -103,7 +103,13 @@ def _print_best(result, target: str, indent: str = "", top: int = 5) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from zcbench.bench import BenchConfig, PipelineConfig, run_foundation, run_pipeline
+    from zcbench.bench import (
+        BenchConfig,
+        PipelineConfig,
+        bench_sample,
+        run_foundation,
+        run_pipeline,
+    )
     from zcbench.benchmarks import load_nb201_table
     from zcbench.report import ReportConfig, build_report
     from zcbench.runner import package_versions
@@ -190,6 +196,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         learned_labels=pipe.learned_labels,
         packages=package_versions(),
         search=search_dir,
+        archs=bench_sample(pipe, args.data),
     )
     result = build_report(report, load_nb201_table(args.data), out)
     _print_best(result, pipe.targets[0], indent="  ")

@@ -80,6 +80,9 @@ class ReportConfig:
     #: output folders of ``zcbench search`` / ``zcbench verify`` joined as report sections
     search: str | None = None
     verify: str | None = None
+    #: the architecture indexes to report (None: every one in the store); ``zcbench bench``
+    #: passes its sample, so scores left in its store by earlier configurations stay out
+    archs: Sequence[int] | None = None
 
 
 def _directions(proxies: Sequence[str]) -> dict[str, bool]:
@@ -274,6 +277,8 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
             f"no {config.space} scores with seed {config.seed} and batch size "
             f"{config.batch_size} in {config.store}"
         )
+    if config.archs is not None:
+        frame = frame[frame["arch_index"].isin(list(config.archs))]
     frame, left_out = panel_rows(frame)
     datasets = list(config.datasets or sorted(frame["dataset"].unique()))
     all_rows, figures, matrices = [], [], {}
