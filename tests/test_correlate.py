@@ -124,3 +124,20 @@ def test_wide_scores_and_table_rows():
     a, b = table.set_index("proxy").loc["a"], table.set_index("proxy").loc["b"]
     assert a.spearman == pytest.approx(1.0) and a.n == 4 and a.n_failed == 0
     assert b.n == 2 and b.n_failed == 2  # the error row is a failure, never a 0
+
+
+def test_paired_spearman_difference():
+    from zcbench.correlate import paired_spearman_difference, spearman
+
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=300)
+    good, bad = y + rng.normal(scale=0.3, size=300), y + rng.normal(scale=2.0, size=300)
+    diff, lo, hi = paired_spearman_difference(good, bad, y, n_boot=300)
+    assert diff == pytest.approx(spearman(good, y) - spearman(bad, y))
+    assert 0 < lo < diff < hi
+    back = paired_spearman_difference(bad, good, y, n_boot=300)
+    assert back[0] == pytest.approx(-diff) and back[2] == pytest.approx(-lo)
+    same = paired_spearman_difference(good, good, y, n_boot=50)
+    assert same == (0.0, 0.0, 0.0)
+    good[:5] = np.nan  # rows where any of the three is missing are dropped from both
+    assert np.isfinite(paired_spearman_difference(good, bad, y, n_boot=50)).all()

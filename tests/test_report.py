@@ -55,6 +55,8 @@ def test_report_writes_every_file(store, tmp_path):
     assert len(re.findall(r"src='data:image/png;base64,[A-Za-z0-9+/=]{100,}'", page)) == 4
     md = (tmp_path / "report.md").read_text()
     assert "## Protocol" in md and "batch size 8" in md
+    assert "## Ensembles vs the best single proxy" in md and "(paired bootstrap)" in md
+    assert "held-out architectures" in page and "paired bootstrap" in page
 
 
 def test_report_cli_and_errors(store, tmp_path, capsys):

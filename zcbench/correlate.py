@@ -116,6 +116,41 @@ def bootstrap_spearman(
     return float(lo), float(hi)
 
 
+def paired_spearman_difference(
+    a: Sequence[float],
+    b: Sequence[float],
+    y: Sequence[float],
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """(rho(a, y) - rho(b, y), lo, hi): the difference of two scores' Spearman rho with the
+    same target on the same architectures (rows where all three are finite), with a paired
+    percentile bootstrap interval (both rhos from each resample of the rows)."""
+    arr = np.column_stack([np.asarray(v, dtype=np.float64) for v in (a, b, y)])
+    arr = arr[np.isfinite(arr).all(axis=1)]
+    n = len(arr)
+    if n < 3:
+        return (math.nan,) * 3
+    diff = spearman(arr[:, 0], arr[:, 2]) - spearman(arr[:, 1], arr[:, 2])
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(n_boot)
+    chunk = max(1, 2_000_000 // n)
+    for start in range(0, n_boot, chunk):
+        idx = rng.integers(0, n, size=(min(chunk, n_boot - start), n))
+        ry = _rank_rows(arr[:, 2][idx])
+        diffs[start : start + len(idx)] = _pearson_rows(
+            _rank_rows(arr[:, 0][idx]), ry
+        ) - _pearson_rows(_rank_rows(arr[:, 1][idx]), ry)
+    diffs = diffs[np.isfinite(diffs)]
+    if len(diffs) == 0:
+        return diff, math.nan, math.nan
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(diffs, [alpha, 1 - alpha])
+    return float(diff), float(lo), float(hi)
+
+
 def partial_spearman(x: Sequence[float], y: Sequence[float], z: Sequence[float]) -> float:
     """Spearman of x and y controlling for z (partial correlation of the ranks)."""
     arr = np.column_stack([np.asarray(v, dtype=np.float64) for v in (x, y, z)])

@@ -40,6 +40,7 @@ from zcbench.benchmarks import BenchmarkTable
 from zcbench.correlate import (
     _top_set,
     correlation_table,
+    paired_spearman_difference,
     panel_rows,
     proxy_matrix,
     wide_scores,
@@ -281,7 +282,7 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
         frame = frame[frame["arch_index"].isin(list(config.archs))]
     frame, left_out = panel_rows(frame)
     datasets = list(config.datasets or sorted(frame["dataset"].unique()))
-    all_rows, figures, matrices = [], [], {}
+    all_rows, figures, matrices, paired = [], [], {}, {}
     for dataset in datasets:
         sub = frame[frame["dataset"] == dataset]
         if sub.empty:
@@ -320,6 +321,11 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
             all_rows.append(rows)
             if subset == "all":
                 main_rows = rows[rows["target"] == config.targets[0]]
+            if subset == "held_out":
+                paired[dataset] = _best_ensemble_vs_best_proxy(
+                    rows[rows["target"] == config.targets[0]], everything.loc[idx],
+                    directions, primary.loc[idx], config,
+                )  # fmt: skip
         matrices[dataset] = proxy_matrix(scores, directions)
         matrices[dataset].to_csv(out / f"proxy_matrix_{dataset}.csv")
         figures.append(
@@ -377,9 +383,10 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
     sections = [_section(kind, d, out) for kind, d in (("search", config.search),
                 ("verify", config.verify)) if d]  # fmt: skip
     left_out = {d: n for d, n in left_out.items() if n and d in datasets}
-    markdown = _markdown(result, config, frame, figures, sections, left_out)
+    markdown = _markdown(result, config, frame, figures, sections, left_out, paired)
     (out / "report.md").write_text(markdown)
-    (out / "report.html").write_text(_html(result, config, frame, figures, sections, left_out))
+    page = _html(result, config, frame, figures, sections, left_out, paired)
+    (out / "report.html").write_text(page)
     return result
 
 
@@ -449,6 +456,56 @@ def _summary_table(result: pd.DataFrame, dataset: str, target: str, subset: str)
     return rows[cols].sort_values("spearman", ascending=False).round(3)
 
 
+#: the state of the art an ensemble is read against (shared/docs/anchors.md): AZ-NAS (Lee &
+#: Ham, CVPR'24), signed Spearman vs test_acc_200ep over all NB201 CIFAR-10 architectures
+AZ_NAS = {("cifar10", "test_acc_200ep"): 0.913}
+
+
+def _best_ensemble_vs_best_proxy(rows, scores, directions, target, config) -> dict | None:
+    """The best ensemble and the best single proxy of these held-out rows, and the paired
+    bootstrap interval of their difference on the same architectures."""
+    rows = rows.dropna(subset=["spearman"])
+    is_ens = rows["proxy"].isin(ENSEMBLES)
+    if not is_ens.any() or is_ens.all():
+        return None
+    best_e = rows[is_ens].sort_values("spearman").iloc[-1]
+    best_p = rows[~is_ens].sort_values("spearman").iloc[-1]
+
+    def signed(name):
+        return scores[name] if directions.get(name, True) else -scores[name]
+
+    diff, lo, hi = paired_spearman_difference(
+        signed(best_e.proxy), signed(best_p.proxy), target, n_boot=config.n_boot,
+        seed=config.seed,
+    )  # fmt: skip
+    return {"ensemble": best_e, "proxy": best_p, "diff": diff, "lo": lo, "hi": hi}
+
+
+def _headline(paired: dict, target: str) -> list[str]:
+    """Per dataset, on the held-out architectures: the best ensemble against the best single
+    proxy, with intervals (and AZ-NAS's published value where there is one)."""
+    lines = []
+    for dataset, p in paired.items():
+        if p is None:
+            continue
+        e, s = p["ensemble"], p["proxy"]
+        verdict = "beats" if p["lo"] > 0 else ("is below" if p["hi"] < 0 else "is level with")
+        pub = AZ_NAS.get((dataset, target))
+        pub_note = (
+            f"; AZ-NAS (CVPR'24, its own four proxies, all architectures): {pub:.3f}"
+            if pub is not None
+            else ""
+        )
+        lines.append(
+            f"- {dataset}, {int(e.n)} held-out architectures: `{e.proxy}` {e.spearman:.3f} "
+            f"[{e.spearman_lo:.3f}, {e.spearman_hi:.3f}] {verdict} the best single proxy "
+            f"`{s.proxy}` {s.spearman:.3f} [{s.spearman_lo:.3f}, {s.spearman_hi:.3f}]: "
+            f"difference {p['diff']:+.3f} [{p['lo']:+.3f}, {p['hi']:+.3f}] (paired bootstrap)"
+            f"{pub_note}"
+        )
+    return lines
+
+
 def _protocol(
     config: ReportConfig, frame: pd.DataFrame, left_out: dict[str, int] | None = None
 ) -> list[str]:
@@ -477,10 +534,13 @@ def _protocol(
     ]
 
 
-def _markdown(result, config, frame, figures, sections=(), left_out=None) -> str:
+def _markdown(result, config, frame, figures, sections=(), left_out=None, paired=None) -> str:
     lines = ["# zcbench correlation report", "", "## Protocol", ""]
     lines += _protocol(config, frame, left_out)
     target = config.targets[0]
+    if headline := _headline(paired or {}, target):
+        lines += ["", f"## Ensembles vs the best single proxy ({target}, held out)", ""]
+        lines += headline
     for dataset in dict.fromkeys(result["dataset"]):
         for subset in ("all", "held_out"):
             lines += [
@@ -507,7 +567,7 @@ def _img(title: str, path: Path) -> str:
     )
 
 
-def _html(result, config, frame, figures, sections=(), left_out=None) -> str:
+def _html(result, config, frame, figures, sections=(), left_out=None, paired=None) -> str:
     target = config.targets[0]
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>zcbench report</title>",
@@ -518,6 +578,10 @@ def _html(result, config, frame, figures, sections=(), left_out=None) -> str:
     ]
     parts += [f"<li>{html.escape(line[2:])}</li>" for line in _protocol(config, frame, left_out)]
     parts.append("</ul>")
+    if headline := _headline(paired or {}, target):
+        parts.append(f"<h2>Ensembles vs the best single proxy ({target}, held out)</h2><ul>")
+        parts += [f"<li>{html.escape(line[2:])}</li>" for line in headline]
+        parts.append("</ul>")
     for dataset in dict.fromkeys(result["dataset"]):
         for subset in ("all", "held_out"):
             parts.append(f"<h2>{html.escape(dataset)}: vs {target}, {subset}</h2>")
