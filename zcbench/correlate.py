@@ -89,6 +89,28 @@ def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return (a * b).sum(-1) / den
 
 
+def _percentile_bootstrap(
+    arr: np.ndarray, statistic, *, n_boot: int, level: float, seed: int
+) -> tuple[float, float]:
+    """Percentile interval of ``statistic`` over resampled rows of ``arr`` (n x k).
+
+    ``statistic`` maps k arrays of shape (resamples, n), one per column, to one value per
+    resample; resamples are drawn in vectorised blocks of bounded memory."""
+    n = len(arr)
+    rng = np.random.default_rng(seed)
+    values = np.empty(n_boot)
+    chunk = max(1, 2_000_000 // n)  # resamples per vectorised block (bounded memory)
+    for start in range(0, n_boot, chunk):
+        idx = rng.integers(0, n, size=(min(chunk, n_boot - start), n))
+        values[start : start + len(idx)] = statistic(*(arr[:, j][idx] for j in range(arr.shape[1])))
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return math.nan, math.nan
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(values, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
 def bootstrap_spearman(
     x: Sequence[float],
     y: Sequence[float],
@@ -99,21 +121,13 @@ def bootstrap_spearman(
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of Spearman's rho over resampled pairs."""
     x, y = _clean(x, y)
-    n = len(x)
-    if n < 3:
+    if len(x) < 3:
         return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    rhos = np.empty(n_boot)
-    chunk = max(1, 2_000_000 // n)  # resamples per vectorised block (bounded memory)
-    for start in range(0, n_boot, chunk):
-        idx = rng.integers(0, n, size=(min(chunk, n_boot - start), n))
-        rhos[start : start + len(idx)] = _pearson_rows(_rank_rows(x[idx]), _rank_rows(y[idx]))
-    rhos = rhos[np.isfinite(rhos)]
-    if len(rhos) == 0:
-        return math.nan, math.nan
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(rhos, [alpha, 1 - alpha])
-    return float(lo), float(hi)
+    return _percentile_bootstrap(
+        np.column_stack([x, y]),
+        lambda xs, ys: _pearson_rows(_rank_rows(xs), _rank_rows(ys)),
+        n_boot=n_boot, level=level, seed=seed,
+    )  # fmt: skip
 
 
 def paired_spearman_difference(
@@ -134,21 +148,13 @@ def paired_spearman_difference(
     if n < 3:
         return (math.nan,) * 3
     diff = spearman(arr[:, 0], arr[:, 2]) - spearman(arr[:, 1], arr[:, 2])
-    rng = np.random.default_rng(seed)
-    diffs = np.empty(n_boot)
-    chunk = max(1, 2_000_000 // n)
-    for start in range(0, n_boot, chunk):
-        idx = rng.integers(0, n, size=(min(chunk, n_boot - start), n))
-        ry = _rank_rows(arr[:, 2][idx])
-        diffs[start : start + len(idx)] = _pearson_rows(
-            _rank_rows(arr[:, 0][idx]), ry
-        ) - _pearson_rows(_rank_rows(arr[:, 1][idx]), ry)
-    diffs = diffs[np.isfinite(diffs)]
-    if len(diffs) == 0:
-        return diff, math.nan, math.nan
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(diffs, [alpha, 1 - alpha])
-    return float(diff), float(lo), float(hi)
+
+    def rho_difference(a_s, b_s, y_s):
+        ry = _rank_rows(y_s)
+        return _pearson_rows(_rank_rows(a_s), ry) - _pearson_rows(_rank_rows(b_s), ry)
+
+    lo, hi = _percentile_bootstrap(arr, rho_difference, n_boot=n_boot, level=level, seed=seed)
+    return float(diff), lo, hi
 
 
 def partial_spearman(x: Sequence[float], y: Sequence[float], z: Sequence[float]) -> float:

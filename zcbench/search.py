@@ -189,19 +189,16 @@ def summarise(trace: pd.DataFrame, table: BenchmarkTable) -> pd.DataFrame:
     """One row per (searcher, dataset, budget): the final incumbent's test accuracy over runs,
     and, where REA ran on the same dataset and budget, the difference from REA's mean with
     Welch's 95% interval (``vs_rea``, ``vs_rea_lo``, ``vs_rea_hi``)."""
-    finals = {
-        key: group.sort_values("step").groupby("run").tail(1)["incumbent_test_acc"].to_numpy()
+    lasts = {
+        key: group.sort_values("step").groupby("run").tail(1)
         for key, group in trace.groupby(["searcher", "dataset", "budget"], sort=False)
     }
     rows = []
-    for (searcher, dataset, budget), group in trace.groupby(
-        ["searcher", "dataset", "budget"], sort=False
-    ):
-        last = group.sort_values("step").groupby("run").tail(1)
+    for (searcher, dataset, budget), last in lasts.items():
         mean, std, lo, hi = mean_interval(last["incumbent_test_acc"])
-        base = finals.get((BASELINE, dataset, budget))
+        base = lasts.get((BASELINE, dataset, budget))
         diff, diff_lo, diff_hi = (
-            difference_interval(finals[(searcher, dataset, budget)], base)
+            difference_interval(last["incumbent_test_acc"], base["incumbent_test_acc"])
             if base is not None and searcher != BASELINE
             else (math.nan,) * 3
         )
@@ -211,7 +208,7 @@ def summarise(trace: pd.DataFrame, table: BenchmarkTable) -> pd.DataFrame:
                 "searcher": searcher,
                 "dataset": dataset,
                 "budget": int(budget),
-                "runs": int(group["run"].nunique()),
+                "runs": int(last["run"].nunique()),
                 "mean_test_acc": round(mean, 3),
                 "std_test_acc": round(std, 3),
                 "ci_lo": round(lo, 3),
