@@ -6,7 +6,7 @@ import torch
 from zcbench.checks import REFERENCE_COSTS, explain_params
 from zcbench.datasets import dataset_info
 from zcbench.flops import count_flops, count_params, model_cost
-from zcbench.models.cells import FactorizedReduce, Pooling, Zero
+from zcbench.models.cells import AvgPool2d, FactorizedReduce, Pooling, Zero
 from zcbench.models.networks import TinyNetwork
 from zcbench.types import Arch
 
@@ -134,3 +134,26 @@ def test_shape_changing_ops():
     assert FactorizedReduce(8, 16, 2)(x).shape == (2, 16, 3, 3)
     with pytest.raises(ValueError, match="invalid stride"):
         FactorizedReduce(8, 16, 3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("shape", [(8, 16, 32, 32), (8, 64, 8, 8), (3, 1, 5, 7), (2, 4, 1, 1)])
+def test_channels_last_pooling_is_bit_identical_to_nn_avgpool(shape, dtype):
+    """Forward, backward and the double backward (grasp's Hessian-vector product) give
+    exactly nn.AvgPool2d's values, and every tensor leaving the module is NCHW."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(shape, generator=gen, dtype=dtype)
+    fast = AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    ref = torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    w = torch.randn(shape, generator=gen, dtype=dtype)
+    outs = []
+    for pool in (fast, ref):
+        xi = x.clone().requires_grad_(True)
+        y = pool(xi)
+        (g,) = torch.autograd.grad((y * y * w).sum(), xi, create_graph=True)
+        (h,) = torch.autograd.grad((g * g).sum(), xi)
+        outs.append((y, g, h))
+        assert y.is_contiguous() and g.is_contiguous() and h.is_contiguous()
+    for a, b in zip(*outs):
+        assert torch.equal(a, b)
+    assert isinstance(fast, torch.nn.AvgPool2d)  # the FLOP counter and hooks see a pooling
