@@ -1,11 +1,13 @@
 """Results store: resume, concurrent writers, export, bad files; the score/export CLI."""
 
+import json
 import sqlite3
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
+import torch
 
 from zcbench.cli import main
 from zcbench.errors import DataError, ZCBenchError
@@ -32,6 +34,12 @@ def test_run_writes_resumes_and_exports(nb201, tmp_path):
         assert len(store) == 3 * 3 + 3
         frame = store.export(tmp_path / "s.csv")
     assert list(frame.columns) == EXPORT_COLUMNS
+    with sqlite3.connect(tmp_path / "r.db") as db:
+        (versions,) = db.execute("SELECT versions FROM results LIMIT 1").fetchone()
+    recorded = json.loads(versions)
+    assert recorded["threads"] == str(torch.get_num_threads())  # last bits depend on them
+    assert recorded["cpu"] == torch.backends.cpu.get_cpu_capability()
+    assert recorded["torch"] == torch.__version__
     csv = pd.read_csv(tmp_path / "s.csv")
     assert len(csv) == 12 and set(csv.proxy) == {"params", "l2_norm", "flops"}
     row = csv[(csv["index"] == 0) & (csv.proxy == "params") & (csv.batch_size == 8)].iloc[0]
@@ -164,7 +172,13 @@ def test_diff_reports_identical_and_differing_results(capsys, tmp_path):
     with sqlite3.connect(tmp_path / "b.db") as conn:  # a changed value is found
         conn.execute("UPDATE results SET value = value + 1e-12 WHERE proxy = 'naswot'")
     assert main(["diff", str(tmp_path / "a.db"), str(tmp_path / "b.db")]) == 1
-    assert "1 differ" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "1 differ" in text and "recorded the same versions, threads" in text
+    with sqlite3.connect(tmp_path / "b.db") as conn:  # ... and its recorded environment named
+        conn.execute("UPDATE results SET versions = json_set(versions, '$.threads', '7')")
+    assert main(["diff", str(tmp_path / "a.db"), str(tmp_path / "b.db")]) == 1
+    threads = str(torch.get_num_threads())
+    assert f"recorded environments differ (threads {threads} vs 7)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -308,7 +308,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from zcbench.store import ResultStore, compare_stores
+    from zcbench.store import ResultStore, compare_stores, environment_differences
 
     for path in (args.a, args.b):
         if not Path(path).is_file():
@@ -328,6 +328,17 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if len(differ):
         per_proxy = differ.groupby("proxy").size().to_string()
         lines += ["differing results per proxy:", per_proxy]
+        env = environment_differences(merged)
+        if env:
+            pairs = "; ".join(
+                f"{key} " + ", ".join(f"{a} vs {b}" for a, b in sorted(values))
+                for key, values in env.items()
+            )
+            lines.append(
+                f"recorded environments differ ({pairs}): floats may differ in the last bits"
+            )
+        else:
+            lines.append("both sides recorded the same versions, threads and CPU instruction set")
     print("\n".join(lines))
     if args.out:
         Path(args.out).write_text("\n".join(lines) + "\n")

@@ -39,6 +39,19 @@ def package_versions() -> dict[str, str]:
     }
 
 
+def compute_environment() -> dict[str, str]:
+    """What besides the code decides the last bits of a float32 value: CPU kernels differ
+    by instruction set and split reductions by thread count. The same architecture scored
+    with 1 and with 2 threads agrees only to rounding, and proxies that subtract near-equal
+    quantities (grasp, zico, epe_nas) can then differ from the third significant digit.
+    Recorded with every result beside the package versions."""
+    return {
+        "threads": str(torch.get_num_threads()),
+        "cpu": torch.backends.cpu.get_cpu_capability(),
+        "machine": platform.machine(),
+    }
+
+
 @dataclass
 class RunSummary:
     archs: int = 0
@@ -118,7 +131,7 @@ def run_scoring(
     )
     done = store.done(**config, versions=versions, include_failures=not retry_failed)
     summary = RunSummary(archs=len(archs))
-    packages = package_versions()
+    packages = {**package_versions(), **compute_environment()}
     start = time.perf_counter()
     bar = tqdm(
         archs,

@@ -2,7 +2,8 @@
 
 One row per (space, architecture, dataset, proxy, proxy version, seed, batch size, batch
 sampling) with the value (NULL unless the status is ``ok``), status, error, seconds, dtype,
-device, whether the pass was fused, and the package versions. Writes for one architecture go in
+device, whether the pass was fused, and the package versions with the thread count and CPU
+instruction set (which decide a float32 value's last bits). Writes for one architecture go in
 one transaction, so an interrupted run loses at most the architecture in flight; reruns ask
 :meth:`ResultStore.done` and skip what is stored (resume). Several processes may write to the
 same file at once: SQLite serialises the transactions (WAL journal, busy timeout).
@@ -263,7 +264,7 @@ def compare_stores(a: ResultStore, b: ResultStore) -> pd.DataFrame:
     """Rows of two stores side by side on the result key, with ``identical``: the same status
     and bit-identical values (both missing counts as identical), and ``where`` = both | a | b.
     For reproducibility checks: score the same work twice (or on two machines) and compare."""
-    cols = [*_KEY, "value", "status"]
+    cols = [*_KEY, "value", "status", "versions"]
     merged = a.frame()[cols].merge(
         b.frame()[cols], on=list(_KEY), how="outer", suffixes=("_a", "_b"), indicator="where"
     )
@@ -274,3 +275,17 @@ def compare_stores(a: ResultStore, b: ResultStore) -> pd.DataFrame:
         (merged["where"] == "both") & same_value & (merged["status_a"] == merged["status_b"])
     )
     return merged
+
+
+def environment_differences(merged: pd.DataFrame) -> dict[str, set[tuple[str, str]]]:
+    """For the differing rows of :func:`compare_stores`: which recorded package versions or
+    compute settings (threads, CPU instruction set) differ between the two sides, as
+    ``{key: {(a, b), ...}}``. Empty when both sides ran in the same recorded environment."""
+    differ = merged[(merged["where"] == "both") & ~merged["identical"]]
+    out: dict[str, set[tuple[str, str]]] = {}
+    for va, vb in differ[["versions_a", "versions_b"]].drop_duplicates().itertuples(index=False):
+        a, b = (json.loads(v) if isinstance(v, str) and v else {} for v in (va, vb))
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                out.setdefault(key, set()).add((str(a.get(key, "-")), str(b.get(key, "-"))))
+    return out
