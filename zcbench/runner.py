@@ -42,9 +42,10 @@ def package_versions() -> dict[str, str]:
 def compute_environment() -> dict[str, str]:
     """What besides the code decides the last bits of a float32 value: CPU kernels differ
     by instruction set and split reductions by thread count. The same architecture scored
-    with 1 and with 2 threads agrees only to rounding, and proxies that subtract near-equal
-    quantities (grasp, zico, epe_nas) can then differ from the third significant digit.
-    Recorded with every result beside the package versions."""
+    with 1 and with 2 threads agrees to about 1e-7 relative, but proxies that subtract
+    near-equal quantities amplify it (grasp 2e-4, plain and zico 1e-5); between two machines
+    grasp differed in its second significant digit. Recorded with every result beside the
+    package versions."""
     return {
         "threads": str(torch.get_num_threads()),
         "cpu": torch.backends.cpu.get_cpu_capability(),
