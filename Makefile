@@ -31,7 +31,7 @@ bench: $(STAMP)
 
 # fused vs unfused seconds/arch, GFLOP/s against a large matmul (a few minutes on 2 cores)
 perf: $(STAMP)
-	$(VENV)/bin/zcbench perf --archs 10 --out reports/perf
+	$(VENV)/bin/zcbench perf --archs 20 --out reports/perf
 
 # resident-memory growth while scoring 1,000 architectures in one process (long)
 perf-memory: $(STAMP)

@@ -78,9 +78,25 @@ def panel_timing(
         out[f"{mode}_s_per_arch"] = sum(walls[mode]) / n_archs
         for name, secs in sums[mode].items():
             per_proxy[name][f"{mode}_s"] = secs / n_archs
-    ratios = [u / f for f, u in zip(walls["fused"], walls["unfused"])]
-    out["speedup_per_arch_median"] = float(np.median(ratios))
+    fused, unfused = np.array(walls["fused"]), np.array(walls["unfused"])
+    out["speedup_per_arch_median"] = float(np.median(unfused / fused))
     out["speedup"] = out["unfused_s_per_arch"] / out["fused_s_per_arch"]
+    # architectures differ in cost and a shared machine in speed: the ratio of sums over
+    # architectures resampled with replacement gives the measurement's spread
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, n_archs, size=(2000, n_archs))
+    boot = unfused[pick].sum(1) / fused[pick].sum(1)
+    out["speedup_lo"], out["speedup_hi"] = (float(q) for q in np.percentile(boot, [2.5, 97.5]))
+    out["per_arch"] = pd.DataFrame(
+        {
+            "arch": [space.to_str(a) for a in archs],
+            "fused_s": fused,
+            "unfused_s": unfused,
+            "speedup": unfused / fused,
+        }
+    )
+    own = {s.name for s in specs if s.kind == "own"}
+    out["own_fused_s_per_arch"] = sum(v for k, v in sums["fused"].items() if k in own) / n_archs
     counter = FlopCounterMode(display=False)
     start = time.perf_counter()
     with counter:
@@ -129,6 +145,7 @@ def write_perf_report(
     out.mkdir(parents=True, exist_ok=True)
     per_proxy = timing.pop("per_proxy")
     per_proxy.to_csv(out / "per_proxy_seconds.csv", index=False, float_format="%.4f")
+    timing.pop("per_arch").to_csv(out / "per_arch_seconds.csv", index=False, float_format="%.4f")
     summary = {
         **timing,
         "matmul_gflops": peak_gflops,
@@ -153,8 +170,15 @@ def write_perf_report(
         "",
         f"- fused: **{timing['fused_s_per_arch']:.3f} s/arch**; unfused (one proxy at a time, "
         f"fresh model each): **{timing['unfused_s_per_arch']:.3f} s/arch**; speed-up "
-        f"**{timing['speedup']:.2f}x** (median of per-architecture ratios "
-        f"{timing['speedup_per_arch_median']:.2f}x; modes interleaved per architecture)",
+        f"**{timing['speedup']:.2f}x** [{timing['speedup_lo']:.2f}, {timing['speedup_hi']:.2f}] "
+        f"(95% bootstrap over architectures; median of per-architecture ratios "
+        f"{timing['speedup_per_arch_median']:.2f}x; modes interleaved per architecture; "
+        f"per_arch_seconds.csv)",
+        f"- `own` proxies' own passes (those that cannot share the pass: their seconds when "
+        f"fused): {timing['own_fused_s_per_arch']:.3f} s/arch, "
+        f"{timing['own_fused_s_per_arch'] / timing['fused_s_per_arch']:.0%} of fused; even a "
+        f"free shared pass could not make fused more than "
+        f"{timing['unfused_s_per_arch'] / timing['own_fused_s_per_arch']:.2f}x faster",
         f"- executed work (FlopCounterMode, conv + matmul, fwd + bwd): "
         f"{timing['executed_gflop_per_arch']:.2f} GFLOP/arch at {timing['achieved_gflops']:.1f} "
         f"GFLOP/s; a 2048^2 float32 matmul reaches {peak_gflops:.1f} GFLOP/s "
