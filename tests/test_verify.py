@@ -29,6 +29,16 @@ CHEAP = [
 TINY = Recipe(epochs=2, batch_size=32, train_size=64)
 
 
+def test_training_sees_the_scoring_minibatch_pixels_exactly():
+    """verify and the scoring minibatch normalise one way (float64, then cast)."""
+    from zcbench.data import minibatch
+
+    images = load_images("cifar10", "train")
+    batch = minibatch("cifar10", 16, seed=3)
+    rows = [int(np.flatnonzero(images.positions == pos)[0]) for pos in batch.source_indices]
+    assert torch.equal(to_tensor(images.x[rows], images.info), batch.inputs)
+
+
 def test_augment_is_a_padded_crop_with_flips():
     images = load_images("cifar10", "train")
     x = images.x[:16]

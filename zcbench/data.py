@@ -123,6 +123,16 @@ def _choose(
     return order
 
 
+def normalise(x: np.ndarray, info, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """uint8 NHWC images -> NCHW tensors normalised with the dataset's mean / std, computed in
+    float64 and then cast, so that scoring and training (``zcbench verify``) see the same
+    values for the same pixels."""
+    t = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).to(torch.float64) / 255.0
+    mean = torch.tensor(info.mean, dtype=torch.float64).view(1, 3, 1, 1)
+    std = torch.tensor(info.std, dtype=torch.float64).view(1, 3, 1, 1)
+    return ((t - mean) / std).to(dtype).contiguous()
+
+
 def minibatch(
     dataset: str,
     batch_size: int = 64,
@@ -148,10 +158,7 @@ def minibatch(
         )
     rng = np.random.default_rng(seed)
     rows = _choose(images.y, int(batch_size), sampling, rng)
-    x = torch.from_numpy(images.x[rows]).permute(0, 3, 1, 2).to(torch.float64) / 255.0
-    mean = torch.tensor(images.info.mean, dtype=torch.float64).view(1, 3, 1, 1)
-    std = torch.tensor(images.info.std, dtype=torch.float64).view(1, 3, 1, 1)
-    x = ((x - mean) / std).to(dtype).contiguous()
+    x = normalise(images.x[rows], images.info, dtype)
     y = torch.from_numpy(images.y[rows].copy())
     log.debug(
         "minibatch %s/%s n=%d seed=%d %s", images.info.name, split, batch_size, seed, sampling

@@ -39,7 +39,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from zcbench.benchmarks import BenchmarkTable
-from zcbench.data import ImageSet, load_images, load_npz
+from zcbench.data import ImageSet, load_images, load_npz, normalise
 from zcbench.datasets import dataset_info
 from zcbench.errors import ZCBenchError
 from zcbench.paths import data_file
@@ -121,15 +121,9 @@ def held_out_images(dataset: str, test_set: str = "sample", data_dir=None) -> Im
     return images
 
 
-def _normalise(x: torch.Tensor, info) -> torch.Tensor:
-    mean = torch.tensor(info.mean, dtype=x.dtype).view(1, 3, 1, 1)
-    std = torch.tensor(info.std, dtype=x.dtype).view(1, 3, 1, 1)
-    return (x - mean) / std
-
-
 def to_tensor(x: np.ndarray, info) -> torch.Tensor:
-    """uint8 NHWC -> normalised float32 NCHW."""
-    return _normalise(torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255.0, info)
+    """uint8 NHWC -> normalised float32 NCHW, exactly as the scoring minibatch."""
+    return normalise(x, info, torch.float32)
 
 
 def augment(x: np.ndarray, padding: int, rng: np.random.Generator, info) -> torch.Tensor:
