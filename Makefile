@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: report-check determinism venv test test-slow test-all bench perf perf-memory foundation-report lint format clean
+.PHONY: report-check determinism venv test test-slow test-all bench perf perf-sharing perf-memory foundation-report lint format clean
 
 venv: $(STAMP)
 
@@ -30,8 +30,13 @@ bench: $(STAMP)
 	$(VENV)/bin/zcbench bench --out reports/bench
 
 # fused vs unfused seconds/arch, GFLOP/s against a large matmul (a few minutes on 2 cores)
+# (perf-sharing: the same without grasp, zen and zico, whose passes cannot be shared)
+SHARING = epe_nas,fisher,flops,grad_norm,jacob_cov,l2_norm,meco,naswot,params,plain,snip,swap,synaptic_diversity,synflow
 perf: $(STAMP)
 	$(VENV)/bin/zcbench perf --archs 20 --out reports/perf
+
+perf-sharing: $(STAMP)
+	$(VENV)/bin/zcbench perf --archs 20 --proxies $(SHARING) --out reports/perf-sharing
 
 # resident-memory growth while scoring 1,000 architectures in one process (long)
 perf-memory: $(STAMP)
