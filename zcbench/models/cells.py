@@ -84,9 +84,9 @@ class AvgPool2d(nn.AvgPool2d):
     PyTorch's CPU average pooling is vectorised over channels only for channels-last
     tensors; on NCHW batches of NB201's shapes (64 x 16 x 32 x 32) it is five times slower
     than the 3x3 convolution beside it and took about an eighth of all scoring time. The
-    channels-last kernel adds the window's terms in the same order, so forward and backward
-    values are bit-identical (``tests/test_models.py`` checks both, in float32 and float64);
-    input and output stay NCHW, so nothing outside sees a different layout."""
+    channels-last kernel gives the same values bit for bit in forward, backward and double
+    backward (``tests/test_models.py`` checks all three, in float32 and float64); input and
+    output stay NCHW, so nothing outside sees a different layout."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4:
