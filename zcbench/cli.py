@@ -337,8 +337,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
             lines.append(
                 f"recorded environments differ ({pairs}): floats may differ in the last bits"
             )
-        else:
+        elif differ["versions_a"].fillna("").str.contains('"threads"').all():
             lines.append("both sides recorded the same versions, threads and CPU instruction set")
+        else:  # rows written before zcbench recorded them
+            lines.append("both sides recorded the same versions (threads and CPU not recorded)")
     print("\n".join(lines))
     if args.out:
         Path(args.out).write_text("\n".join(lines) + "\n")

@@ -287,5 +287,7 @@ def environment_differences(merged: pd.DataFrame) -> dict[str, set[tuple[str, st
         a, b = (json.loads(v) if isinstance(v, str) and v else {} for v in (va, vb))
         for key in sorted(set(a) | set(b)):
             if a.get(key) != b.get(key):
-                out.setdefault(key, set()).add((str(a.get(key, "-")), str(b.get(key, "-"))))
+                out.setdefault(key, set()).add(
+                    (str(a.get(key, "unrecorded")), str(b.get(key, "unrecorded")))
+                )
     return out
