@@ -47,6 +47,21 @@ def test_run_writes_resumes_and_exports(nb201, tmp_path):
     assert row.arch == nb201.to_str(archs[0])
 
 
+def test_resuming_from_another_environment_is_flagged(nb201, tmp_path, caplog):
+    specs = resolve_proxies("params")
+    archs = [nb201.from_index(i) for i in (0, 1)]
+    with ResultStore(tmp_path / "r.db") as store:
+        run_scoring(nb201, "cifar10", archs[:1], specs, store, batch_size=8, progress=False)
+        with caplog.at_level("WARNING", logger="zcbench"):
+            run_scoring(nb201, "cifar10", archs, specs, store, batch_size=8, progress=False)
+        assert not caplog.records  # same machine, same threads: nothing to say
+        store._conn.execute("UPDATE results SET versions = json_set(versions, '$.threads', '7')")
+        with caplog.at_level("WARNING", logger="zcbench"):
+            run_scoring(nb201, "cifar10", archs, specs, store, batch_size=8, progress=False)
+    (record,) = caplog.records
+    assert "threads 7" in record.getMessage() and "agree only to rounding" in record.getMessage()
+
+
 def test_failures_are_stored_and_retried_on_request(nb201, tmp_path):
     specs = resolve_proxies("naswot")
     none_cell = [nb201.from_index(1651)]  # all-none: K_H singular

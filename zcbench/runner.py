@@ -53,6 +53,34 @@ def compute_environment() -> dict[str, str]:
     }
 
 
+#: the recorded settings that change a float32 value's last bits
+VALUE_SETTINGS = ("torch", "threads", "cpu")
+
+
+def _warn_mixed_environments(store: ResultStore, config: dict, packages: dict[str, str]) -> None:
+    """Resuming into a store that holds this configuration's results from another torch, thread
+    count or CPU instruction set mixes values that agree only to rounding: say so once."""
+    current = {k: packages[k] for k in VALUE_SETTINGS}
+    seen = {
+        tuple(env.get(k, "unrecorded") for k in VALUE_SETTINGS)
+        for env in store.environments(**config)
+    }
+    others = sorted(e for e in seen if e != tuple(current.values()))
+    if others:
+        described = "; ".join(
+            ", ".join(f"{k} {v}" for k, v in zip(VALUE_SETTINGS, e)) for e in others
+        )
+        log.warning(
+            "%s already holds %s/%s results recorded with %s; this run uses %s: the store will "
+            "mix values that agree only to rounding (more for grasp, zico, epe_nas)",
+            store.path,
+            config["space"],
+            config["dataset"],
+            described,
+            ", ".join(f"{k} {v}" for k, v in current.items()),
+        )
+
+
 @dataclass
 class RunSummary:
     archs: int = 0
@@ -133,6 +161,7 @@ def run_scoring(
     done = store.done(**config, versions=versions, include_failures=not retry_failed)
     summary = RunSummary(archs=len(archs))
     packages = {**package_versions(), **compute_environment()}
+    _warn_mixed_environments(store, config, packages)
     start = time.perf_counter()
     bar = tqdm(
         archs,

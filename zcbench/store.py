@@ -191,6 +191,18 @@ class ResultStore:
         )  # fmt: skip
         return {(i, p) for i, p, _, status in rows if include_failures or status == "ok"}
 
+    def environments(
+        self, *, space: str, dataset: str, seed: int, batch_size: int, sampling: str
+    ) -> list[dict[str, str]]:
+        """The distinct recorded package versions and compute settings (``versions``) of this
+        configuration's rows; rows without a record give ``{}``."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT versions FROM results WHERE space=? AND dataset=? AND seed=? "
+            "AND batch_size=? AND sampling=?",
+            (space, dataset, seed, batch_size, sampling),
+        ).fetchall()
+        return [json.loads(v) if v else {} for (v,) in rows]
+
     def lookup(
         self,
         *,
