@@ -308,7 +308,12 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from zcbench.store import ResultStore, compare_stores, environment_differences
+    from zcbench.store import (
+        ResultStore,
+        compare_stores,
+        environment_differences,
+        recorded_environment,
+    )
 
     for path in (args.a, args.b):
         if not Path(path).is_file():
@@ -337,7 +342,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             lines.append(
                 f"recorded environments differ ({pairs}): floats may differ in the last bits"
             )
-        elif differ["versions_a"].fillna("").str.contains('"threads"').all():
+        elif all("threads" in recorded_environment(v) for v in differ["versions_a"]):
             lines.append("both sides recorded the same versions, threads and CPU instruction set")
         else:  # rows written before zcbench recorded them
             lines.append("both sides recorded the same versions (threads and CPU not recorded)")

@@ -89,7 +89,7 @@ def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return (a * b).sum(-1) / den
 
 
-def _percentile_bootstrap(
+def percentile_bootstrap(
     arr: np.ndarray, statistic, *, n_boot: int, level: float, seed: int
 ) -> tuple[float, float]:
     """Percentile interval of ``statistic`` over resampled rows of ``arr`` (n x k).
@@ -123,7 +123,7 @@ def bootstrap_spearman(
     x, y = _clean(x, y)
     if len(x) < 3:
         return math.nan, math.nan
-    return _percentile_bootstrap(
+    return percentile_bootstrap(
         np.column_stack([x, y]),
         lambda xs, ys: _pearson_rows(_rank_rows(xs), _rank_rows(ys)),
         n_boot=n_boot, level=level, seed=seed,
@@ -153,7 +153,7 @@ def paired_spearman_difference(
         ry = _rank_rows(y_s)
         return _pearson_rows(_rank_rows(a_s), ry) - _pearson_rows(_rank_rows(b_s), ry)
 
-    lo, hi = _percentile_bootstrap(arr, rho_difference, n_boot=n_boot, level=level, seed=seed)
+    lo, hi = percentile_bootstrap(arr, rho_difference, n_boot=n_boot, level=level, seed=seed)
     return float(diff), lo, hi
 
 
@@ -199,15 +199,26 @@ def correlation_row(
     return row
 
 
+def signed_scores(
+    scores: pd.DataFrame,
+    directions: dict[str, bool] | None = None,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """``columns`` (default: all) of a wide frame as float64, negated where lower is better
+    (``directions[col]`` False; a column without a direction counts as higher-is-better), so
+    that a higher value always means a better architecture."""
+    directions = directions or {}
+    frame = scores[list(scores.columns if columns is None else columns)].astype(np.float64)
+    for col in frame.columns:
+        if not directions.get(col, True):
+            frame[col] = -frame[col]
+    return frame
+
+
 def proxy_matrix(scores: pd.DataFrame, directions: dict[str, bool] | None = None) -> pd.DataFrame:
     """Signed Spearman between every pair of columns of a wide (architecture x proxy) frame,
     each on the architectures both scored."""
-    directions = directions or {}
-    signed = scores.copy()
-    for col in signed.columns:
-        if not directions.get(col, True):
-            signed[col] = -signed[col]
-    return signed.corr(method="spearman", min_periods=3)
+    return signed_scores(scores, directions).corr(method="spearman", min_periods=3)
 
 
 def panel_rows(long: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:

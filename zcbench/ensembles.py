@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from zcbench.correlate import signed_scores
+
 #: pairwise comparisons held in memory at once by :func:`vote`
 BLOCK_CELLS = 4_000_000
 #: Abdelfattah et al.'s voting members
@@ -37,11 +39,7 @@ def _signed(scores: pd.DataFrame, members: Sequence[str], directions: dict[str, 
     missing = [m for m in members if m not in scores.columns]
     if missing:
         raise KeyError(f"ensemble members not scored: {', '.join(missing)}")
-    frame = scores[list(members)].astype(np.float64)
-    for m in members:
-        if not directions.get(m, True):
-            frame[m] = -frame[m]
-    return frame
+    return signed_scores(scores, directions, members)
 
 
 def normalised_ranks(scores: pd.DataFrame) -> pd.DataFrame:

@@ -22,6 +22,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
+from zcbench.correlate import percentile_bootstrap
 from zcbench.data import minibatch
 from zcbench.datasets import dataset_info
 from zcbench.proxies import resolve_proxies
@@ -83,10 +84,11 @@ def panel_timing(
     out["speedup"] = out["unfused_s_per_arch"] / out["fused_s_per_arch"]
     # architectures differ in cost and a shared machine in speed: the ratio of sums over
     # architectures resampled with replacement gives the measurement's spread
-    rng = np.random.default_rng(seed)
-    pick = rng.integers(0, n_archs, size=(2000, n_archs))
-    boot = unfused[pick].sum(1) / fused[pick].sum(1)
-    out["speedup_lo"], out["speedup_hi"] = (float(q) for q in np.percentile(boot, [2.5, 97.5]))
+    out["speedup_lo"], out["speedup_hi"] = percentile_bootstrap(
+        np.column_stack([unfused, fused]),
+        lambda u, f: u.sum(1) / f.sum(1),
+        n_boot=2000, level=0.95, seed=seed,
+    )  # fmt: skip
     out["per_arch"] = pd.DataFrame(
         {
             "arch": [space.to_str(a) for a in archs],

@@ -43,6 +43,7 @@ from zcbench.correlate import (
     paired_spearman_difference,
     panel_rows,
     proxy_matrix,
+    signed_scores,
     wide_scores,
 )
 from zcbench.ensembles import (
@@ -236,8 +237,9 @@ def topk_figure(
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
     y_all = target.reindex(scores.index).to_numpy(dtype=float)
+    signed = signed_scores(scores, directions)
     for col in scores.columns:
-        s = scores[col].to_numpy(dtype=float) * (1.0 if directions.get(col, True) else -1.0)
+        s = signed[col].to_numpy()
         ok = np.isfinite(s) & np.isfinite(y_all)
         if ok.sum() < 10:
             continue
@@ -471,11 +473,9 @@ def _best_ensemble_vs_best_proxy(rows, scores, directions, target, config) -> di
     best_e = rows[is_ens].sort_values("spearman").iloc[-1]
     best_p = rows[~is_ens].sort_values("spearman").iloc[-1]
 
-    def signed(name):
-        return scores[name] if directions.get(name, True) else -scores[name]
-
+    signed = signed_scores(scores, directions, [best_e.proxy, best_p.proxy])
     diff, lo, hi = paired_spearman_difference(
-        signed(best_e.proxy), signed(best_p.proxy), target, n_boot=config.n_boot,
+        signed[best_e.proxy], signed[best_p.proxy], target, n_boot=config.n_boot,
         seed=config.seed,
     )  # fmt: skip
     return {"ensemble": best_e, "proxy": best_p, "diff": diff, "lo": lo, "hi": hi}

@@ -60,24 +60,24 @@ VALUE_SETTINGS = ("torch", "threads", "cpu")
 def _warn_mixed_environments(store: ResultStore, config: dict, packages: dict[str, str]) -> None:
     """Resuming into a store that holds this configuration's results from another torch, thread
     count or CPU instruction set mixes values that agree only to rounding: say so once."""
-    current = {k: packages[k] for k in VALUE_SETTINGS}
-    seen = {
-        tuple(env.get(k, "unrecorded") for k in VALUE_SETTINGS)
-        for env in store.environments(**config)
-    }
-    others = sorted(e for e in seen if e != tuple(current.values()))
+
+    def settings(env: dict[str, str]) -> tuple[str, ...]:
+        return tuple(env.get(k, "unrecorded") for k in VALUE_SETTINGS)
+
+    def describe(values: tuple[str, ...]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in zip(VALUE_SETTINGS, values))
+
+    current = settings(packages)
+    others = sorted({settings(env) for env in store.environments(**config)} - {current})
     if others:
-        described = "; ".join(
-            ", ".join(f"{k} {v}" for k, v in zip(VALUE_SETTINGS, e)) for e in others
-        )
         log.warning(
             "%s already holds %s/%s results recorded with %s; this run uses %s: the store will "
             "mix values that agree only to rounding (more for grasp, zico, epe_nas)",
             store.path,
             config["space"],
             config["dataset"],
-            described,
-            ", ".join(f"{k} {v}" for k, v in current.items()),
+            "; ".join(describe(e) for e in others),
+            describe(current),
         )
 
 

@@ -201,7 +201,7 @@ class ResultStore:
             "AND batch_size=? AND sampling=?",
             (space, dataset, seed, batch_size, sampling),
         ).fetchall()
-        return [json.loads(v) if v else {} for (v,) in rows]
+        return [recorded_environment(v) for (v,) in rows]
 
     def lookup(
         self,
@@ -289,6 +289,12 @@ def compare_stores(a: ResultStore, b: ResultStore) -> pd.DataFrame:
     return merged
 
 
+def recorded_environment(versions: object) -> dict[str, str]:
+    """A row's ``versions`` column (JSON of package versions and compute settings) as a
+    dict; an empty or missing record (older rows, the absent side of a merge) gives ``{}``."""
+    return json.loads(versions) if isinstance(versions, str) and versions else {}
+
+
 def environment_differences(merged: pd.DataFrame) -> dict[str, set[tuple[str, str]]]:
     """For the differing rows of :func:`compare_stores`: which recorded package versions or
     compute settings (threads, CPU instruction set) differ between the two sides, as
@@ -296,7 +302,7 @@ def environment_differences(merged: pd.DataFrame) -> dict[str, set[tuple[str, st
     differ = merged[(merged["where"] == "both") & ~merged["identical"]]
     out: dict[str, set[tuple[str, str]]] = {}
     for va, vb in differ[["versions_a", "versions_b"]].drop_duplicates().itertuples(index=False):
-        a, b = (json.loads(v) if isinstance(v, str) and v else {} for v in (va, vb))
+        a, b = recorded_environment(va), recorded_environment(vb)
         for key in sorted(set(a) | set(b)):
             if a.get(key) != b.get(key):
                 out.setdefault(key, set()).add(

@@ -139,7 +139,7 @@ def augment(x: np.ndarray, padding: int, rng: np.random.Generator, info) -> torc
     cols = dx[:, None] + np.arange(w)[None, :]  # (n, w)
     cols = np.where(flip[:, None], cols[:, ::-1], cols)
     out = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
-    return to_tensor(np.ascontiguousarray(out), info)
+    return to_tensor(out, info)
 
 
 @torch.no_grad()
