@@ -7,11 +7,14 @@ Every error caused by input prints one line ``zcbench: error: ...`` and exits wi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from zcbench import __version__
 from zcbench.errors import ZCBenchError
@@ -28,6 +31,20 @@ class _Parser(argparse.ArgumentParser):
 
 def _default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt (as Ctrl-C does) while the block runs: the run stops
+    through its cleanup (stored results kept, worker processes stopped) instead of dying."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -272,10 +289,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     print(
         f"scoring {len(archs):,} {space.name} architectures on {info.name} with "
         f"{len(specs)} proxies ({', '.join(s.name for s in specs)}); batch {args.batch_size}, "
-        f"seed {args.seed}, {args.device}, {'unfused' if args.unfused else 'fused'} "
-        f"-> {args.store}"
+        f"seed {args.seed}, {args.device}, {'unfused' if args.unfused else 'fused'}"
+        f"{f', {args.workers} workers' if args.workers > 1 else ''} -> {args.store}"
     )
-    with ResultStore(args.store) as store:
+    # a stopped run (Ctrl-C or SIGTERM) keeps every stored result and stops its workers
+    with _sigterm_interrupts(), ResultStore(args.store) as store:
         summary = run_scoring(
             space,
             info.name,
@@ -293,6 +311,8 @@ def cmd_score(args: argparse.Namespace) -> int:
             data_dir=args.data,
             progress=not args.quiet,
             rss_log=args.rss_log,
+            workers=args.workers,
+            threads=args.threads or None,
         )
     rate = summary.scored / summary.seconds if summary.seconds else 0.0
     print(
@@ -677,7 +697,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["float32", "float64"],
         help="precision of proxies that do not fix their own (default: float32)",
     )
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch CPU threads, per worker with --workers (default: torch's, divided among them)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="CPU processes scoring architectures side by side (default: 1)",
+    )
     p.add_argument("--unfused", action="store_true", help="one pass per proxy (for comparison)")
     p.add_argument(
         "--no-labels",

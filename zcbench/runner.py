@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import multiprocessing as mp
 import os
+import pickle
 import platform
+import queue
+import signal
 import time
+import traceback
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,11 +25,13 @@ from tqdm.auto import tqdm
 from zcbench import __version__
 from zcbench.data import minibatch
 from zcbench.datasets import dataset_info
-from zcbench.proxies.base import ProxySpec
-from zcbench.scoring import DTYPES, score_arch
+from zcbench.errors import ZCBenchError
+from zcbench.proxies.base import ENTRY_POINT_GROUP, ProxySpec
+from zcbench.scoring import DTYPES, ProxyResult, score_arch
+from zcbench.spaces import get_space
 from zcbench.spaces.base import SearchSpace
 from zcbench.store import ResultStore
-from zcbench.types import Arch
+from zcbench.types import Arch, Batch
 
 log = logging.getLogger(__name__)
 
@@ -144,12 +152,25 @@ def run_scoring(
     data_dir: str | None = None,
     progress: bool = True,
     rss_log: str | None = None,
+    workers: int = 1,
+    threads: int | None = None,
 ) -> RunSummary:
     """Score ``archs`` with ``specs`` on one minibatch, skipping what the store already has.
 
+    ``workers`` > 1 scores in that many CPU processes of ``threads`` torch threads each
+    (default: this process's threads divided among them, at least 1); this process writes
+    every result to the store as it arrives, so an interrupted run keeps all of them. A
+    value depends on the thread count in its last bits (see :func:`compute_environment`),
+    which every row records, not on which worker computed it.
     ``rss_log``: a CSV path; the process's resident memory is appended to it every 25 scored
-    architectures (to check that long runs do not leak).
+    architectures (to check that long runs do not leak; one process only).
     """
+    if workers < 1:
+        raise ZCBenchError(f"workers must be at least 1; got {workers}")
+    if workers > 1 and torch.device(device).type != "cpu":
+        raise ZCBenchError("workers > 1 runs CPU processes; score on a GPU with one process")
+    if workers > 1 and rss_log:
+        raise ZCBenchError("the resident-memory log measures one process; use one worker")
     info = dataset_info(dataset)
     batch = minibatch(info.name, batch_size, seed, sampling=sampling, data_dir=data_dir)
     if not labels:
@@ -160,42 +181,31 @@ def run_scoring(
     )
     done = store.done(**config, versions=versions, include_failures=not retry_failed)
     summary = RunSummary(archs=len(archs))
-    packages = {**package_versions(), **compute_environment()}
-    _warn_mixed_environments(store, config, packages)
-    start = time.perf_counter()
-    bar = tqdm(
-        archs,
-        desc=f"score {space.name}/{info.name}",
-        unit="arch",
-        disable=not progress,
-        smoothing=0.1,
+    pending: list[tuple[Arch, list[ProxySpec]]] = []
+    for arch in archs:
+        todo = [s for s in specs if (space.index(arch), s.name) not in done]
+        if todo:
+            pending.append((arch, todo))
+    summary.skipped = len(archs) - len(pending)
+    job = _Job(
+        space.name, data_dir, batch, info.num_classes, seed, device, dtype, fused, tuple(specs)
     )
-    for arch in bar:
-        index = space.index(arch)
-        todo = [s for s in specs if (index, s.name) not in done]
-        if not todo:
-            summary.skipped += 1
-            continue
-        results = score_arch(
-            space,
-            arch,
-            batch,
-            todo,
-            num_classes=info.num_classes,
-            seed=seed,
-            device=device,
-            dtype=DTYPES[dtype],
-            fused=fused,
-        )
+    threads = threads or (max(1, torch.get_num_threads() // workers) if workers > 1 else None)
+    packages = {**package_versions(), **compute_environment()}
+    if threads:
+        packages["threads"] = str(threads)
+    _warn_mixed_environments(store, config, packages)
+
+    def record(arch: Arch, results: list[ProxyResult], environment: dict[str, str]) -> None:
         store.write(
             results,
-            arch_index=index,
+            arch_index=space.index(arch),
             arch=space.to_str(arch),
             versions=versions,
             dtype=dtype,
             device=str(device),
             fused=fused,
-            packages=packages,
+            packages={**package_versions(), **environment},
             **config,
         )
         summary.scored += 1
@@ -204,6 +214,157 @@ def run_scoring(
         for r in results:
             summary.status[r.proxy][r.status] += 1
             summary.proxy_seconds[r.proxy] += r.seconds
-        del results
+        bar.update(1)
+
+    start = time.perf_counter()
+    bar = tqdm(
+        total=len(archs),
+        initial=summary.skipped,
+        desc=f"score {space.name}/{info.name}" + (f" ({workers} workers)" if workers > 1 else ""),
+        unit="arch",
+        disable=not progress,
+        smoothing=0.1,
+    )
+    try:
+        if workers == 1 or len(pending) <= 1:
+            with _torch_threads(threads):
+                environment = compute_environment()
+                for arch, todo in pending:
+                    record(arch, _score(job, space, arch, todo), environment)
+        else:
+            _score_in_workers(job, pending, min(workers, len(pending)), threads or 1, record)
+    finally:
+        bar.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """Run with ``threads`` torch threads (None: as set), then restore the caller's."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every architecture of one run is scored with (sent to worker processes)."""
+
+    space: str
+    data_dir: str | None
+    batch: Batch
+    num_classes: int
+    seed: int
+    device: str
+    dtype: str
+    fused: bool
+    #: by reference: a worker imports each proxy's module (so its registration runs there)
+    specs: tuple[ProxySpec, ...]
+
+
+def _score(job: _Job, space: SearchSpace, arch: Arch, specs: list[ProxySpec]) -> list:
+    return score_arch(
+        space,
+        arch,
+        job.batch,
+        specs,
+        num_classes=job.num_classes,
+        seed=job.seed,
+        device=job.device,
+        dtype=DTYPES[job.dtype],
+        fused=job.fused,
+    )
+
+
+def _worker(job: _Job, threads: int, parent: int, tasks: mp.Queue, results: mp.Queue) -> None:
+    """A scoring process: architectures from ``tasks`` until None (or until the ``parent``
+    process is gone: nobody would store the results), results to ``results``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+    try:
+        torch.set_num_threads(threads)
+        space = get_space(job.space, job.data_dir)
+        environment = compute_environment()
+        by_name = {s.name: s for s in job.specs}
+        while (task := tasks.get()) is not None and os.getppid() == parent:
+            arch, names = task
+            specs = [by_name[n] for n in names]
+            results.put(("scored", arch, _score(job, space, arch, specs), environment))
+    except BaseException as exc:  # reported to the parent, which stops the run
+        results.put(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc(), None))
+        return
+    results.put(("done", None, None, None))
+
+
+def _score_in_workers(
+    job: _Job,
+    pending: list[tuple[Arch, list[ProxySpec]]],
+    workers: int,
+    threads: int,
+    record: Callable[[Arch, list[ProxyResult], dict[str, str]], None],
+) -> None:
+    """Score ``pending`` in ``workers`` spawned processes; ``record`` each result here."""
+    ctx = mp.get_context("spawn")  # forking a process whose torch threads have run is unsafe
+    tasks, results = ctx.Queue(), ctx.Queue()
+    for arch, specs in pending:
+        tasks.put((arch, [s.name for s in specs]))  # names: always picklable
+    for _ in range(workers):
+        tasks.put(None)
+    procs = [
+        ctx.Process(target=_worker, args=(job, threads, os.getpid(), tasks, results), daemon=True)
+        for _ in range(workers)
+    ]
+
+    def receive(block: bool) -> bool:
+        """Handle one message; False when none came (within a second, or at once)."""
+        nonlocal running
+        try:
+            kind, arch, payload, environment = results.get(block, timeout=1.0)
+        except queue.Empty:
+            return False
+        if kind == "scored":
+            record(arch, payload, environment)
+        elif kind == "done":
+            running -= 1
+        else:
+            log.debug("worker traceback:\n%s", payload)
+            raise ZCBenchError(f"a scoring worker failed: {arch}")
+        return True
+
+    running = workers
+    try:
+        for proc in procs:
+            try:
+                proc.start()
+            except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                raise ZCBenchError(
+                    "worker processes need proxies importable by name (a module or the "
+                    f"'{ENTRY_POINT_GROUP}' entry points): {exc}"
+                ) from exc
+        while running:
+            if receive(block=True):
+                continue
+            dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+            if dead:
+                raise ZCBenchError(
+                    f"a scoring worker died (exit code {dead[0]}); what was scored is stored, "
+                    "rerun to resume"
+                )
+    finally:
+        try:  # results already sent (stopped or failed run) are stored before the workers go
+            while running and receive(block=False):
+                pass
+        finally:
+            for proc in procs:
+                if proc.is_alive():
+                    proc.terminate()
+            for proc in procs:
+                if proc.pid is not None:
+                    proc.join()
+            for q in (tasks, results):
+                q.cancel_join_thread()
+                q.close()
