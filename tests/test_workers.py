@@ -101,12 +101,14 @@ def test_a_failing_worker_stops_the_run_and_keeps_what_was_scored(
     nb201, tmp_path, probe, proxy, message
 ):
     db = tmp_path / f"{proxy}.db"
-    with ResultStore(db) as store, pytest.raises(ZCBenchError, match=message):
+    with ResultStore(db) as store, pytest.raises(ZCBenchError, match=message) as error:
         run_scoring(
             nb201, "cifar10", probe, resolve_proxies(proxy), store, workers=2, batch_size=4,
             progress=False,
         )  # fmt: skip
     assert [(i, p) for i, p, _ in _rows(db)] == [(0, proxy)]
+    if proxy == "probe_raises":  # the worker's traceback travels as the cause
+        assert "zcb_probe.py" in str(error.value.__cause__)
 
 
 def test_proxies_the_workers_cannot_import_are_a_clear_error(nb201, tmp_path):

@@ -251,6 +251,13 @@ def _torch_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+class WorkerTraceback(Exception):
+    """The traceback of an exception raised in a worker process, as text."""
+
+    def __str__(self) -> str:
+        return "\n" + str(self.args[0]).rstrip()
+
+
 @dataclass(frozen=True)
 class _Job:
     """What every architecture of one run is scored with (sent to worker processes)."""
@@ -330,9 +337,8 @@ def _score_in_workers(
             record(arch, payload, environment)
         elif kind == "done":
             running -= 1
-        else:
-            log.debug("worker traceback:\n%s", payload)
-            raise ZCBenchError(f"a scoring worker failed: {arch}")
+        else:  # the worker's traceback is the cause (shown with --debug)
+            raise ZCBenchError(f"a scoring worker failed: {arch}") from WorkerTraceback(payload)
         return True
 
     running = workers
