@@ -41,7 +41,10 @@ def zico_from_gradients(grads: dict[str, list[torch.Tensor]]) -> float:
     total = 0.0
     for recorded in grads.values():
         g = torch.stack([t.reshape(-1).to(torch.float64) for t in recorded])  # (splits, n)
-        std = g.std(dim=0, unbiased=False)
+        # np.std's two passes, as the authors' code (the mean, then the mean of squared
+        # deviations; equal to it but for torch's sqrt, which can differ in the last bit), ten
+        # times faster than torch.std, which reduces a short leading dimension slowly
+        std = (g - g.mean(dim=0)).square().mean(dim=0).sqrt()
         mean_abs = g.abs().mean(dim=0)
         keep = std != 0
         layer_sum = float((mean_abs[keep] / std[keep]).sum())
