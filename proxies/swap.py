@@ -33,11 +33,13 @@ _WORD = 64
 def pack_patterns(active: torch.Tensor) -> torch.Tensor:
     """(N, M) booleans -> (M, ceil(N/64)) int64 words: one row per neuron, its N bits
     (image n is bit n % 64 of word n // 64; unused high bits are 0)."""
-    bits = np.packbits(active.cpu().numpy(), axis=0, bitorder="little")  # (ceil(N/8), M)
-    pad = (-bits.shape[0]) % (_WORD // 8)
+    n, m = active.shape
+    rows = np.ascontiguousarray(active.cpu().numpy().T)  # (M, N): each neuron's bits together
+    bits = np.packbits(rows, axis=1, bitorder="little")  # (M, ceil(N/8)), packed along rows
+    pad = (-bits.shape[1]) % (_WORD // 8)
     if pad:
-        bits = np.concatenate([bits, np.zeros((pad, bits.shape[1]), dtype=np.uint8)])
-    words = np.ascontiguousarray(bits.T).view("<i8")  # 8 bytes per word, little-endian
+        bits = np.concatenate([bits, np.zeros((m, pad), dtype=np.uint8)], axis=1)
+    words = bits.view("<i8")  # 8 consecutive bytes per word, little-endian
     return torch.from_numpy(words.astype(np.int64, copy=False))
 
 
