@@ -10,15 +10,20 @@ pytestmark = pytest.mark.data
 
 
 def test_panel_timing_reports_the_ratio_with_its_spread(tmp_path):
-    timing = panel_timing(n_archs=3, proxies="naswot,params,synflow", batch_size=8, progress=False)
+    timing = panel_timing(
+        n_archs=3, proxies="naswot,params,synflow,grad_norm,snip", batch_size=8, progress=False
+    )
     per_arch = timing["per_arch"]
     assert len(per_arch) == 3 and (per_arch.fused_s > 0).all()
     assert timing["speedup"] == pytest.approx(per_arch.unfused_s.sum() / per_arch.fused_s.sum())
     assert timing["speedup_lo"] <= timing["speedup"] <= timing["speedup_hi"]
     own = timing["per_proxy"].set_index("proxy").loc[["params", "synflow"], "fused_s"].sum()
     assert timing["own_fused_s_per_arch"] == pytest.approx(own)
+    unfused = timing["per_proxy"].set_index("proxy").unfused_s
+    assert timing["min_shared_pass_s"] == pytest.approx(unfused[["grad_norm", "snip"]].min())
     out = write_perf_report(tmp_path, timing, peak_gflops=100.0, memory=None)
     summary = json.loads((out / "perf.json").read_text())
     assert summary["threads"] >= 1 and "per_arch" not in summary
     assert (out / "per_arch_seconds.csv").read_text().count("\n") == 4
-    assert "95% bootstrap over architectures" in (out / "perf.md").read_text()
+    text = (out / "perf.md").read_text()
+    assert "95% bootstrap over architectures" in text and "cheapest shared pass" in text
