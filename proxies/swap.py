@@ -33,7 +33,7 @@ _WORD = 64
 def pack_patterns(active: torch.Tensor) -> torch.Tensor:
     """(N, M) booleans -> (M, ceil(N/64)) int64 words: one row per neuron, its N bits
     (image n is bit n % 64 of word n // 64; unused high bits are 0)."""
-    n, m = active.shape
+    m = active.shape[1]
     rows = np.ascontiguousarray(active.cpu().numpy().T)  # (M, N): each neuron's bits together
     bits = np.packbits(rows, axis=1, bitorder="little")  # (M, ceil(N/8)), packed along rows
     pad = (-bits.shape[1]) % (_WORD // 8)
