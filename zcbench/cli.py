@@ -284,6 +284,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     archs = _selection(space, args)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise ZCBenchError(f"device {args.device!r} requested but CUDA is not available")
+    if args.workers < 1 or args.threads < 0:
+        raise ZCBenchError("--workers must be at least 1 and --threads at least 0 (torch's)")
     if args.threads:
         torch.set_num_threads(args.threads)
     print(
