@@ -286,8 +286,6 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise ZCBenchError(f"device {args.device!r} requested but CUDA is not available")
     if args.workers < 1 or args.threads < 0:
         raise ZCBenchError("--workers must be at least 1 and --threads at least 0 (torch's)")
-    if args.threads:
-        torch.set_num_threads(args.threads)
     print(
         f"scoring {len(archs):,} {space.name} architectures on {info.name} with "
         f"{len(specs)} proxies ({', '.join(s.name for s in specs)}); batch {args.batch_size}, "

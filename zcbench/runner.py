@@ -191,10 +191,11 @@ def run_scoring(
         space.name, data_dir, batch, info.num_classes, seed, device, dtype, fused, tuple(specs)
     )
     threads = threads or (max(1, torch.get_num_threads() // workers) if workers > 1 else None)
-    packages = {**package_versions(), **compute_environment()}
+    versions_now = package_versions()
+    expected = {**versions_now, **compute_environment()}  # what this run's rows will record
     if threads:
-        packages["threads"] = str(threads)
-    _warn_mixed_environments(store, config, packages)
+        expected["threads"] = str(threads)
+    _warn_mixed_environments(store, config, expected)
 
     def record(arch: Arch, results: list[ProxyResult], environment: dict[str, str]) -> None:
         store.write(
@@ -205,7 +206,7 @@ def run_scoring(
             dtype=dtype,
             device=str(device),
             fused=fused,
-            packages={**package_versions(), **environment},
+            packages={**versions_now, **environment},
             **config,
         )
         summary.scored += 1
