@@ -13,6 +13,7 @@ from zcbench.proxies.base import (
     OwnProxy,
     ProxyContext,
     ProxyFailure,
+    ProxySkipped,
     ProxySpec,
     get_proxy,
     list_proxies,
@@ -25,5 +26,5 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module not in _HELPERS and not _module.startswith("_"):
         importlib.import_module(f"{__name__}.{_module}")
 
-__all__ = ["HookProxy", "OwnProxy", "ProxyContext", "ProxyFailure", "ProxySpec", "get_proxy",
-           "list_proxies", "register_proxy", "resolve_proxies"]  # fmt: skip
+__all__ = ["HookProxy", "OwnProxy", "ProxyContext", "ProxyFailure", "ProxySkipped", "ProxySpec",
+           "get_proxy", "list_proxies", "register_proxy", "resolve_proxies"]  # fmt: skip

@@ -61,6 +61,12 @@ class ProxyFailure(ZCBenchError):
     """A proxy cannot produce a value for this input (recorded as a failure, run goes on)."""
 
 
+class ProxySkipped(ProxyFailure):
+    """The proxy does not apply to this model at all (no ReLU for naswot, a normalisation
+    synflow cannot remove, no pre-pooling feature map for zen, ...): recorded with status
+    ``skipped`` and the reason, never as a value."""
+
+
 @dataclass(frozen=True)
 class ProxySpec:
     name: str
@@ -124,6 +130,7 @@ class ProxyContext:
         device: torch.device | str = "cpu",
         dtype: torch.dtype = torch.float32,
         rebuild: Callable[[], nn.Module] | None = None,
+        exact_second_order: bool = False,
     ) -> None:
         self.arch = arch
         self._pristine = model  # never handed out; copies only
@@ -136,6 +143,9 @@ class ProxyContext:
         self.dtype = dtype
         self._inputs: dict[torch.dtype, torch.Tensor] = {}
         self._shared: dict[str, object] = {}
+        #: the network's create_graph backward equals its plain backward bit for bit, so the
+        #: fused pass may hand its differentiable weight gradients to second-order proxies
+        self.exact_second_order = exact_second_order
 
     def fork(self) -> ProxyContext:
         """The same model and batch with nothing computed yet (one-proxy-at-a-time scoring)."""
@@ -148,6 +158,7 @@ class ProxyContext:
             self.device,
             self.dtype,
             self._rebuild,
+            self.exact_second_order,
         )
 
     def shared(self, key: str, compute: Callable[[], T]) -> T:
@@ -192,6 +203,7 @@ class ProxyContext:
             model = strip_batchnorm(model)
         model = model.to(device=self.device, dtype=dtype or self.dtype)
         model.train()
+        model.register_forward_hook(_require_tensor_output)
         return model
 
     def initial_model(self) -> nn.Module:
@@ -249,6 +261,16 @@ class TrainGraph:
                     loss, self.weights, create_graph=True, allow_unused=True
                 )
         return self._weight_grads
+
+
+def _require_tensor_output(module: nn.Module, inputs: tuple, output: object) -> None:
+    """Forward hook on every private copy's root: proxies read ``model(x)`` as one logits
+    tensor, so a model returning a tuple or dict is a recorded failure, not a crash."""
+    if not isinstance(output, torch.Tensor):
+        raise ProxyFailure(
+            f"the model returns a {type(output).__name__}, not a tensor of logits; proxies need "
+            "model(x) -> (N, classes) logits (wrap the model so that forward returns them)"
+        )
 
 
 def derive_seed(key: str, seed: int, salt: str = "") -> int:

@@ -15,7 +15,9 @@ value is ``0.5 * (a*g summed over h, w)^2`` *averaged* over the batch; they then
 each channel's value to all weights of that output channel (``reshape_elements`` to
 ``weight.shape``) and ``find_measures`` sums every element, so each channel counts
 fan_in_l times: the factor fan_in_l above reproduces that. Layers that get no gradient
-count 0, as in their code. No departure (``split_data=1``).
+count 0, as in their code. No departure (``split_data=1``) on CNNs. For a ``Linear`` applied
+to token sequences (N, ..., D), which NB201 has not, the channels are the last dimension and
+the token positions are summed as a convolution's positions are (our generalisation).
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ class Fisher(HookProxy):
 
         def on_grad(grad: torch.Tensor) -> None:
             g_nk = act * grad.detach()
-            if g_nk.dim() > 2:
+            if g_nk.dim() > 2 and isinstance(module, nn.Linear):  # (N, ..., D): channels last
+                g_nk = g_nk.sum(dim=tuple(range(1, g_nk.dim() - 1)))
+            elif g_nk.dim() > 2:  # (N, C, H, W)
                 g_nk = g_nk.sum(dim=tuple(range(2, g_nk.dim())))
             per_channel = g_nk.double().pow(2).mean(0).mul(0.5).cpu()
             if name in self.channels:

@@ -22,11 +22,33 @@ def weight_layers(model: nn.Module) -> Iterator[nn.Module]:
 
 
 def sum_over_layers(model: nn.Module, fn: Callable[[nn.Module], torch.Tensor]) -> float:
-    """``sum(fn(layer).sum() for each Conv2d / Linear)`` as a Python float (float64 sum)."""
+    """``sum(fn(layer).sum() for each Conv2d / Linear)`` as a Python float (float64 sum); a
+    model without any such layer is skipped (a sum over nothing is no score)."""
+    from zcbench.proxies.base import ProxySkipped
+
     total = torch.zeros((), dtype=torch.float64)
+    layers = 0
     for layer in weight_layers(model):
         total = total + fn(layer).detach().double().sum().cpu()
+        layers += 1
+    if not layers:
+        raise ProxySkipped("the model has no Conv2d or Linear layer to sum over")
     return float(total)
+
+
+#: normalisation layers other than BatchNorm: synflow's |theta| network cannot drop them
+#: (they are not folded into the weights) and keeping them breaks positive homogeneity
+OTHER_NORMS: tuple[type[nn.Module], ...] = tuple(
+    t
+    for t in (
+        nn.LayerNorm,
+        nn.GroupNorm,
+        nn.LocalResponseNorm,
+        nn.modules.instancenorm._InstanceNorm,
+        getattr(nn, "RMSNorm", None),
+    )
+    if t is not None
+)
 
 
 def grad_or_zero(layer: nn.Module) -> torch.Tensor:

@@ -10,6 +10,9 @@ containers, cells and the network itself), each taking ``output[0]`` (the first 
 ``corrcoef`` of its rows, NaN / Inf entries set to 0 (a constant channel, e.g. the ``none``
 operation or a dead ReLU, gives a zero row and so lambda_min = 0), the smallest eigenvalue,
 summed. Outputs with a single value per channel (pooled features, logits) therefore add 0.
+For other models the same reshape applies: a transformer's (N, tokens, dim) output gives
+each image's tokens x dim matrix, so there the rows are tokens (the authors define MeCo for
+CNNs only).
 This is plain MeCo; their MeCo_opt variant (8 random channels, scaled by channels / 8) is not
 implemented. Computed in float64 (theirs: float32 ``linalg.eig``), which only removes
 rounding noise from eigenvalues near 0.
@@ -30,7 +33,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from zcbench.proxies.base import HookProxy, ProxyContext, ProxyFailure, register_proxy
+from zcbench.proxies.base import HookProxy, ProxyContext, ProxySkipped, register_proxy
 
 
 def min_eig_correlation(feature: torch.Tensor) -> float:
@@ -66,5 +69,5 @@ class MeCo(HookProxy):
 
     def score(self, ctx: ProxyContext, model: nn.Module, logits: torch.Tensor) -> float:
         if not self.values:
-            raise ProxyFailure("no module produced a feature map")
+            raise ProxySkipped("meco needs feature maps and no module produced a tensor of 2+ dims")
         return float(sum(self.values))

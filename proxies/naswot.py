@@ -2,6 +2,8 @@
 
 Formula: log|K_H| with K_H[i, j] = N_A - d_H(c_i, c_j), where c_i is the binary code of image
 i (which ReLU inputs are positive, over every ReLU of the network) and N_A the code length.
+The ReLUs are the network's ``nn.ReLU`` modules; a model that runs none (SiLU, GELU, or
+``F.relu`` calls that hooks cannot see) is ``skipped``, as the codes are defined for ReLU.
 As the authors' final code: for each ReLU, with x = 1[input > 0] flattened per image,
 K += x x^T + (1 - x)(1 - x)^T; the score is ``slogdet(K)[1]``. The model is in train mode
 (batch statistics), as in their scoring script. Computed in float64.
@@ -12,7 +14,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from zcbench.proxies.base import HookProxy, ProxyContext, ProxyFailure, register_proxy
+from zcbench.proxies.base import (
+    HookProxy,
+    ProxyContext,
+    ProxyFailure,
+    ProxySkipped,
+    register_proxy,
+)
 
 
 def hamming_kernel(codes: torch.Tensor) -> torch.Tensor:
@@ -41,12 +49,19 @@ class NASWOT(HookProxy):
     def start(self, ctx: ProxyContext, model: nn.Module) -> None:
         n = ctx.batch.inputs.shape[0]
         self.kernel = torch.zeros(n, n, dtype=torch.float64)
+        self.relus = 0
 
     def on_forward(self, name, module, inputs, output) -> None:
+        self.relus += 1
         codes = inputs[0].reshape(inputs[0].shape[0], -1) > 0
         self.kernel += hamming_kernel(codes).cpu()
 
     def score(self, ctx: ProxyContext, model: nn.Module, logits: torch.Tensor) -> float:
+        if not self.relus:
+            raise ProxySkipped(
+                "naswot reads the binary codes of nn.ReLU inputs and the model ran no nn.ReLU "
+                "module (other activations and functional relu calls are not seen)"
+            )
         sign, logdet = torch.linalg.slogdet(self.kernel)
         if sign <= 0:
             raise ProxyFailure(f"K_H is singular or not positive definite (sign {float(sign)})")

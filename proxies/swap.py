@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from zcbench.proxies.base import HookProxy, ProxyContext, ProxyFailure, register_proxy
+from zcbench.proxies.base import HookProxy, ProxyContext, ProxySkipped, register_proxy
 
 _WORD = 64
 
@@ -72,5 +72,8 @@ class SWAP(HookProxy):
 
     def score(self, ctx: ProxyContext, model: nn.Module, logits: torch.Tensor) -> float:
         if not self.patterns:
-            raise ProxyFailure("no ReLU on a 4-D tensor ran: no activation patterns")
+            raise ProxySkipped(
+                "swap counts the patterns of nn.ReLU modules on 4-D feature maps and the model "
+                "ran none (other activations and functional relu calls are not seen)"
+            )
         return float(unique_rows(torch.cat(self.patterns)).shape[0])

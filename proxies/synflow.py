@@ -12,7 +12,10 @@ of the batch's shape, absolute values of every parameter (biases too), ``R.backw
 the per-weight ``|W * grad|`` summed over Conv2d / Linear weights (biases are not scored).
 They flip the signs back afterwards; we work on a private copy, so nothing is restored. Values
 reach 1e30 and beyond on large cells: they are kept in float64 and an overflow is returned as
-Inf (recorded as such), never clipped. No departure from the authors' definition.
+Inf (recorded as such), never clipped. No departure from the authors' definition. A model
+with normalisation other than BatchNorm (LayerNorm, GroupNorm, InstanceNorm) is ``skipped``:
+such layers cannot be removed as BatchNorm is, and kept they divide the flow by its own
+scale.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from zcbench.proxies.base import OwnProxy, ProxyContext, register_proxy
-from zcbench.proxies.layers import grad_or_zero, sum_over_layers
+from zcbench.proxies.base import OwnProxy, ProxyContext, ProxySkipped, register_proxy
+from zcbench.proxies.layers import OTHER_NORMS, grad_or_zero, sum_over_layers
 
 
 @register_proxy(
@@ -53,6 +56,15 @@ def linearised_flow(ctx: ProxyContext) -> nn.Module:
     absolute value, after ``R.backward()`` for R = sum of its outputs on one all-ones image
     (``.grad`` set). Shared per context: synaptic_diversity differentiates the same objective
     on the same network, so fused scoring runs this pass once for both. Read, never modify."""
+
+    norms = sorted(
+        {type(m).__name__ for m in ctx.initial_model().modules() if isinstance(m, OTHER_NORMS)}
+    )
+    if norms:
+        raise ProxySkipped(
+            f"the synflow pass removes normalisation and the model has {', '.join(norms)}, "
+            "which only BatchNorm can be (a transformer's LayerNorm cannot)"
+        )
 
     def compute() -> nn.Module:
         model = ctx.fresh_model(dtype=torch.float64, remove_bn=True)

@@ -15,7 +15,9 @@ real images and labels are not used; only the batch shape is.
 
 For NB201 / NATS networks the pre-GAP map is the input of the single ``AdaptiveAvgPool2d``,
 i.e. the output of ``lastact`` (BN + ReLU) as in NASLib's ``forward_before_global_avg_pool``
-for NB201; any model with exactly one ``AdaptiveAvgPool2d`` works the same way.
+for NB201. Other models: the input of the last ``AdaptiveAvgPool2d`` called in the forward
+(squeeze-and-excitation blocks pool too, before the final one); a model without one (a
+transformer) is ``skipped``.
 
 Departures: the Gaussian weights and inputs come from the context's seeded generator
 (``ctx.generator('zen')``) instead of the global RNG, so reruns are bit-identical; BN layers
@@ -28,7 +30,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from zcbench.proxies.base import OwnProxy, ProxyContext, ProxyFailure, register_proxy
+from zcbench.proxies.base import OwnProxy, ProxyContext, ProxySkipped, register_proxy
 
 MIXUP_GAMMA = 1e-2
 
@@ -49,19 +51,27 @@ def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
 
 
 def forward_pre_gap(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The input of the model's single ``AdaptiveAvgPool2d`` (the pre-GAP feature map)."""
+    """The input of the last ``AdaptiveAvgPool2d`` that runs in the forward (the pre-GAP
+    feature map: NB201 / NATS have exactly one; in networks with squeeze-and-excitation
+    blocks the global pooling before the classifier is the last one called)."""
     pools = [m for m in model.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
-    if len(pools) != 1:
-        raise ProxyFailure(
-            f"zen needs exactly one AdaptiveAvgPool2d to find the pre-GAP map; found {len(pools)}"
+    if not pools:
+        raise ProxySkipped(
+            "zen reads the feature map before global average pooling and the model has no "
+            "nn.AdaptiveAvgPool2d (a transformer, or pooling by a functional call)"
         )
     captured: list[torch.Tensor] = []
-    handle = pools[0].register_forward_hook(lambda mod, inp, out: captured.append(inp[0]))
+    handles = [
+        p.register_forward_hook(lambda mod, inp, out: captured.append(inp[0])) for p in pools
+    ]
     try:
         model(x)
     finally:
-        handle.remove()
-    return captured[0]
+        for handle in handles:
+            handle.remove()
+    if not captured or captured[-1].dim() != 4:
+        raise ProxySkipped("zen needs a 4-D (N, C, H, W) map before the last global pooling")
+    return captured[-1]
 
 
 @register_proxy(

@@ -20,10 +20,11 @@ Policy, for all proxies alike:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -37,6 +38,7 @@ from zcbench.proxies.base import (
     OwnProxy,
     ProxyContext,
     ProxyFailure,
+    ProxySkipped,
     ProxySpec,
     TrainGraph,
     derive_seed,
@@ -72,6 +74,8 @@ def _classify(exc: BaseException) -> tuple[str, str]:
     text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
     if isinstance(exc, torch.OutOfMemoryError) or _is_oom(exc):
         return "oom", text
+    if isinstance(exc, ProxySkipped):
+        return "skipped", str(exc)
     return "error", text
 
 
@@ -99,6 +103,31 @@ def _failure(spec: ProxySpec, arch: Arch, exc: BaseException, seconds: float) ->
     return ProxyResult(spec.name, arch, None, seconds, status, text)
 
 
+def seeded_context(
+    arch: Arch,
+    build: Callable[[], nn.Module],
+    batch: Batch,
+    num_classes: int,
+    seed: int,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+    exact_second_order: bool = False,
+) -> ProxyContext:
+    """A context whose model ``build()`` makes under a seed derived from (``arch``, ``seed``),
+    in a forked RNG (the caller's RNG is left as it was). Proxies' private copies are rebuilt
+    the same way: bit-identical weights, and for NB201 cells a rebuild takes about a third of
+    the time of ``copy.deepcopy``."""
+
+    def seeded() -> nn.Module:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derive_seed(arch.key, seed, "init"))
+            return build()
+
+    return ProxyContext(
+        arch, seeded(), batch, num_classes, seed, device, dtype, seeded, exact_second_order
+    )
+
+
 def build_context(
     space: SearchSpace,
     arch: Arch,
@@ -108,17 +137,24 @@ def build_context(
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
 ) -> ProxyContext:
-    """Build and initialise the model for ``arch`` under a seed derived from (arch, seed).
+    """The context of ``arch``: its network built and initialised under a seed derived from
+    (arch, seed)."""
+    return seeded_context(
+        arch, lambda: space.build(arch, num_classes), batch, num_classes, seed, device, dtype,
+        space.exact_second_order,
+    )  # fmt: skip
 
-    Proxies' private copies are rebuilt the same way (bit-identical weights; for NB201 cells
-    a rebuild takes about a third of the time of ``copy.deepcopy``)."""
 
-    def build() -> nn.Module:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(derive_seed(arch.key, seed, "init"))
-            return space.build(arch, num_classes)
-
-    return ProxyContext(arch, build(), batch, num_classes, seed, device, dtype, rebuild=build)
+@contextlib.contextmanager
+def pass_rng(ctx: ProxyContext) -> Iterator[None]:
+    """Every pass (the shared one, each own proxy) starts from the same seeded RNG state,
+    derived from (arch, seed), in a forked RNG: models that draw random numbers in forward
+    (dropout, stochastic depth) see the same draws fused and unfused and on every rerun, and
+    the caller's RNG is left as it was."""
+    devices = [ctx.device] if ctx.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(derive_seed(ctx.arch.key, ctx.seed, "pass"))
+        yield
 
 
 def _hook(
@@ -223,9 +259,13 @@ def _labelled_backward(
     """The shared labelled backward: mean cross-entropy, every parameter's ``.grad`` set.
 
     With ``weight_grads`` it runs as ``autograd.grad(..., create_graph=True)`` over all
-    parameters (the same backward kernels and values as ``.backward()``) and hands the graph
-    of the Conv2d / Linear weight gradients to the :class:`TrainGraph` for second-order
-    proxies; with ``keep_graph`` the forward graph is kept for the own proxies that read it.
+    parameters and hands the graph of the Conv2d / Linear weight gradients to the
+    :class:`TrainGraph` for second-order proxies. That is only done for networks whose
+    differentiable backward gives ``.backward()``'s values bit for bit (the context's
+    ``exact_second_order``: NB201's and NATS's operations, tested); for others (SiLU's, for
+    one, differs in the last bits) the second-order proxy differentiates the kept graph
+    again, so fused and unfused scoring agree. With ``keep_graph`` the forward graph is kept
+    for the own proxies that read it.
     """
     loss = F.cross_entropy(graph.logits, targets)
     if not weight_grads:
@@ -277,15 +317,20 @@ def score_context(
         elif fused:
             hook_groups[spec.dtype].append(spec)
         else:
-            (out[spec.name],) = _shared_pass(ctx.fork(), [spec])
+            alone = ctx.fork()
+            with pass_rng(alone):
+                (out[spec.name],) = _shared_pass(alone, [spec])
     for dtype, group in hook_groups.items():
         uses = frozenset(u for s in own if s.dtype == dtype for u in s.uses)
-        if not ctx.has_labels:
+        if not (ctx.has_labels and ctx.exact_second_order):
             uses -= {"weight_grads"}
-        for r in _shared_pass(ctx, group, uses):
-            out[r.proxy] = r
+        with pass_rng(ctx):
+            for r in _shared_pass(ctx, group, uses):
+                out[r.proxy] = r
     for spec in own:
-        out[spec.name] = _own(ctx if fused else ctx.fork(), spec)
+        own_ctx = ctx if fused else ctx.fork()
+        with pass_rng(own_ctx):
+            out[spec.name] = _own(own_ctx, spec)
     return [out[s.name] for s in specs]
 
 

@@ -34,6 +34,7 @@ _WEIGHTS = len(CANDIDATES) ** np.arange(NUM_LAYERS - 1, -1, -1)
 
 
 class NatsSizeSpace(SearchSpace):
+    exact_second_order = True  # the NB201 cell's operations: tested fused == unfused
     name = "nats-sss"
     description = "NATS-Bench size: 5 layers x 8 widths (8..64) around NB201 cell 9930"
     example = "8:16:32:48:64"

@@ -236,6 +236,7 @@ def _official_order(csv_path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 class NB201Space(SearchSpace):
+    exact_second_order = True  # conv, BN, ReLU, pooling: tested fused == unfused
     name = "nb201"
     description = "NAS-Bench-201 / NATS-Bench topology: 6 edges x 5 ops, C=16, N=5"
     example = EXAMPLE

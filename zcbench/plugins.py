@@ -1,0 +1,55 @@
+"""Objects named by users as ``module:attribute`` (``--model my_pkg.nets:build_resnet``,
+``--space my_pkg.spaces:MySpace``): imported with one-line errors for every way it can fail."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+from zcbench.errors import ZCBenchError
+
+_PATH_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+#: how much of a user's text an error message repeats
+ECHO = 80
+
+
+def shorten(text: object, limit: int = ECHO) -> str:
+    """``repr`` of user input, cut to ``limit`` characters (errors stay one short line)."""
+    r = repr(text)
+    if len(r) <= limit:
+        return r
+    return r[: limit - 4] + "...'" if r.startswith("'") else r[:limit] + "..."
+
+
+def is_object_path(text: str) -> bool:
+    return isinstance(text, str) and bool(_PATH_RE.match(text.strip()))
+
+
+def import_object(path: str, what: str) -> object:
+    """Import ``module.sub:attr.sub`` and return the object; a ZCBenchError naming ``what``
+    (e.g. "model factory") when the path is malformed, the module does not import (or raises
+    while importing) or the attribute is missing."""
+    text = str(path).strip()
+    if not _PATH_RE.match(text):
+        raise ZCBenchError(
+            f"malformed {what} path {shorten(path)}; expected 'module:attribute', "
+            "e.g. 'my_pkg.nets:build_resnet'"
+        )
+    module_name, attr = text.split(":")
+    try:
+        obj: object = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ZCBenchError(
+            f"cannot import {what} {text!r}: {exc} (is the package installed or on PYTHONPATH?)"
+        ) from None
+    except Exception as exc:  # the user's module raised while importing
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise ZCBenchError(
+            f"cannot import {what} {text!r}: importing {module_name} raised "
+            f"{type(exc).__name__}: {first}"
+        ) from exc
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ZCBenchError(f"cannot import {what} {text!r}: {module_name} has no {attr!r}")
+        obj = getattr(obj, part)
+    return obj
