@@ -1,9 +1,14 @@
-"""Results store: resume, concurrent writers, export, bad files; the score/export CLI."""
+"""Results store: resume, concurrent writers, export, bad files, read-only media and full
+disks; the score/export CLI."""
 
+import contextlib
 import json
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,7 +18,9 @@ from zcbench.cli import main
 from zcbench.errors import DataError, ZCBenchError
 from zcbench.proxies import resolve_proxies
 from zcbench.runner import run_scoring
-from zcbench.store import EXPORT_COLUMNS, ResultStore
+from zcbench.scoring import ProxyResult
+from zcbench.store import EXPORT_COLUMNS, ResultStore, compare_stores
+from zcbench.types import Arch
 
 pytestmark = pytest.mark.data
 CHEAP = "params,l2_norm,flops"
@@ -261,3 +268,241 @@ def test_reference_follows_the_target_protocol():
     assert reference_rho("zico", "cifar100", "valid_acc_200ep") == (0.81, "zico")  # only source
     assert reference_rho("swap", "cifar10")[1] == ""
     assert reference_rho("params", "cifar10") == (0.75, "zico")  # vs test before vs validation
+
+
+# -- refused files, read-only media, full disks ------------------------------------------------
+
+
+def _write(store, index, n=3, error=""):
+    """Store ``n`` results of architecture ``index`` (one transaction)."""
+    results = [
+        ProxyResult(f"p{k}", Arch("nb201", (0,) * 6), float(index + k), 0.1, "ok", error)
+        for k in range(n)
+    ]
+    store.write(
+        results, space="nb201", arch_index=index, arch="a", dataset="cifar10", seed=0,
+        batch_size=8, sampling="random", versions={f"p{k}": 1 for k in range(n)},
+        dtype="float32", device="cpu", fused=True, packages={},
+    )  # fmt: skip
+
+
+def _snapshot(folder):
+    """Every file of ``folder`` with its bytes: 'untouched' means this stays equal."""
+    return {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir())}
+
+
+def _one_line(exc_info, limit=400):
+    text = str(exc_info.value)
+    assert "\n" not in text and len(text) < limit, text
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path):
+    """Mount a small tmpfs under ``tmp_path`` (root only; skips where mounting is refused),
+    unmounted afterwards."""
+    mounted = []
+
+    def mount(size):
+        if os.geteuid() != 0 or shutil.which("mount") is None:
+            pytest.skip("mounting a tmpfs needs root and mount(8)")
+        folder = tmp_path / f"tmpfs{len(mounted)}"
+        folder.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_new_and_empty_files_become_stores(tmp_path):
+    (tmp_path / "empty.db").touch()  # e.g. made by mktemp
+    for name in ("new.db", "empty.db"):
+        with ResultStore(tmp_path / name) as store:
+            _write(store, 0)
+        with ResultStore(tmp_path / name, readonly=True) as store:
+            assert len(store) == 3
+    (tmp_path / "blank.db").touch()
+    with pytest.raises(DataError, match="empty") as err:
+        ResultStore(tmp_path / "blank.db", readonly=True)  # nothing to read, nothing created
+    _one_line(err)
+    assert (tmp_path / "blank.db").read_bytes() == b""
+    with pytest.raises(ZCBenchError, match="no results store"):
+        ResultStore(tmp_path / "missing.db", readonly=True)
+    assert not (tmp_path / "missing.db").exists()
+    with pytest.raises(ZCBenchError, match="is a folder"):
+        ResultStore(tmp_path)
+
+
+def _foreign(path, how):
+    if how == "other tables":
+        with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+            conn.execute("CREATE TABLE people (name TEXT, age INTEGER)")
+            conn.execute("INSERT INTO people VALUES ('ada', 36)")
+        return
+    if how == "other results columns":
+        with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("CREATE TABLE results (run INTEGER, score REAL)")
+            conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+            conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        return
+    with ResultStore(path) as store:  # a zcbench store, then changed
+        _write(store, 0)
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        if how == "no schema version":
+            conn.execute("DELETE FROM meta")
+        elif how == "an extra table":
+            conn.execute("CREATE TABLE notes (text TEXT)")
+
+
+@pytest.mark.parametrize(
+    "how", ["other tables", "other results columns", "no schema version", "an extra table"]
+)
+def test_foreign_sqlite_files_are_refused_untouched(tmp_path, how):
+    path = tmp_path / "other.db"
+    _foreign(path, how)
+    before = _snapshot(tmp_path)
+    assert list(before) == ["other.db"]  # closed cleanly: no -wal/-shm beside it
+    for readonly in (False, True):
+        with pytest.raises(DataError, match="not a zcbench results store") as err:
+            ResultStore(path, readonly=readonly)
+        _one_line(err)
+        assert _snapshot(tmp_path) == before  # byte for byte, and no files beside it
+
+
+def test_newer_schema_is_refused_with_the_versions(tmp_path):
+    path = tmp_path / "future.db"
+    with ResultStore(path) as store:
+        _write(store, 0)
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        conn.execute("ALTER TABLE results ADD COLUMN energy REAL")  # what a newer one may do
+    before = _snapshot(tmp_path)
+    for readonly in (False, True):
+        with pytest.raises(
+            DataError, match=r"has schema 3; this zcbench reads schema 1 \(upgrade zcbench\)"
+        ) as err:
+            ResultStore(path, readonly=readonly)
+        _one_line(err)
+        assert _snapshot(tmp_path) == before
+
+
+def test_read_only_media_are_read_and_not_written(tmp_path, monkeypatch, capsys):
+    media = tmp_path / "media"
+    media.mkdir()
+    db = media / "r.db"
+    with ResultStore(db) as store:
+        for i in range(2):
+            _write(store, i)
+    before = _snapshot(media)
+    assert list(before) == ["r.db"]  # closed: the WAL is checkpointed into the file
+    # what read-only media look like to zcbench (os.access says no), also when tests run as
+    # root, whom chmod does not stop
+    monkeypatch.setattr("zcbench.store._writable", lambda path: False)
+    with ResultStore(db, readonly=True) as store:
+        assert len(store) == 6
+        frame = store.export(tmp_path / "s.csv")
+        assert sorted(frame["index"].unique()) == [0, 1]
+        with pytest.raises(ZCBenchError, match="opened read-only"):
+            _write(store, 2)
+    with ResultStore(db, readonly=True) as a, ResultStore(db, readonly=True) as b:
+        assert compare_stores(a, b)["identical"].all()  # what diff does
+    assert _snapshot(media) == before  # immutable: no -wal/-shm, not a byte changed
+    with pytest.raises(ZCBenchError, match="cannot write results store .* another --store") as err:
+        ResultStore(db)
+    assert not isinstance(err.value, DataError)  # not called corrupt
+    _one_line(err)
+    assert _snapshot(media) == before
+    code = main(["score", "--proxies", "params", "--archs", "0", "--store", str(db), "-q"])
+    cli_err = capsys.readouterr().err
+    assert code == 2 and "cannot write results store" in cli_err and cli_err.count("\n") == 1
+    assert "corrupt" not in cli_err
+    assert _snapshot(media) == before
+
+
+def test_sqlite_refusing_to_write_is_reported(tmp_path, monkeypatch):
+    db = tmp_path / "r.db"
+    with ResultStore(db) as store:
+        _write(store, 0)
+    real_connect = sqlite3.connect
+
+    def read_only(database, *args, uri=False, **kwargs):  # SQLite itself can only read
+        if not uri:
+            database, uri = Path(database).resolve().as_uri() + "?mode=ro", True
+        return real_connect(database, *args, uri=uri, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", read_only)
+    with pytest.raises(ZCBenchError, match="cannot write .*readonly database") as err:
+        ResultStore(db)
+    assert not isinstance(err.value, DataError)
+    _one_line(err)
+    monkeypatch.undo()
+    with ResultStore(db) as store:  # ... and if the store turns read-only while scoring
+        store._conn.close()
+        store._conn = read_only(db)
+        with pytest.raises(ZCBenchError, match="cannot write .*readonly database") as err:
+            _write(store, 1)
+        _one_line(err)
+    with ResultStore(db, readonly=True) as store:
+        assert len(store) == 3
+
+
+def test_disk_full_loses_nothing_committed(tmp_path):
+    db = tmp_path / "r.db"
+    with ResultStore(db) as store:
+        _write(store, 0)
+        (pages,) = store._conn.execute("PRAGMA page_count").fetchone()
+        store._conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own SQLITE_FULL
+        with pytest.raises(ZCBenchError, match="disk full .*architecture 1 not stored") as err:
+            _write(store, 1, error="x" * 20_000)
+        assert not isinstance(err.value, DataError)
+        _one_line(err)
+        assert len(store) == 3
+    with ResultStore(db, readonly=True) as store:
+        assert store._conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert store.frame().arch_index.tolist() == [0, 0, 0]
+    with ResultStore(db) as store:  # space again: the run resumes
+        _write(store, 1)
+        assert len(store) == 6
+
+
+def test_full_tmpfs_loses_nothing_committed(mount_tmpfs):
+    disk = mount_tmpfs("200k")
+    db = disk / "r.db"
+    committed = 0
+    with ResultStore(db) as store, pytest.raises(ZCBenchError, match="disk full") as err:
+        for i in range(1000):
+            _write(store, i, n=20, error="x" * 400)
+            committed = i + 1
+    _one_line(err)
+    assert committed > 0
+    with ResultStore(db, readonly=True) as store:
+        assert store._conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert sorted(set(store.frame().arch_index)) == list(range(committed))
+        assert len(store) == 20 * committed
+
+
+def test_store_on_a_read_only_mount(mount_tmpfs, tmp_path):
+    disk = mount_tmpfs("1m")
+    db = disk / "r.db"
+    with ResultStore(db) as store:
+        _write(store, 0)
+    before = _snapshot(disk)
+    done = subprocess.run(["mount", "-o", "remount,ro", str(disk)], capture_output=True)
+    if done.returncode:
+        pytest.skip("cannot remount the tmpfs read-only")
+    with ResultStore(db, readonly=True) as store:
+        assert len(store) == 3
+        store.export(tmp_path / "s.csv")
+    with pytest.raises(ZCBenchError, match="cannot write results store") as err:
+        ResultStore(db)
+    assert not isinstance(err.value, DataError)
+    assert _snapshot(disk) == before

@@ -15,7 +15,23 @@ from zcbench.errors import ArchError
 from zcbench.spaces.base import SearchSpace
 from zcbench.types import Arch
 
-_RANGE_RE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
+_INDEX_RE = re.compile(r"[0-9]+")  # fullmatch; ASCII digits only (int() refuses some others)
+_RANGE_RE = re.compile(r"([0-9]+)\s*-\s*([0-9]+)")
+#: how much of a bad item an error message echoes
+_SHOWN = 60
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= _SHOWN else f"{text[:_SHOWN]!r}... ({len(text):,} characters)"
+
+
+def _index(space: SearchSpace, digits: str) -> int:
+    """An index of ``space`` from ASCII digits (int() refuses over 4,300 of them)."""
+    if len(digits) > 18:
+        raise ArchError(
+            f"{space.name} index {_shown(digits)} out of range; expected 0..{len(space) - 1}"
+        )
+    return space.check_index(int(digits))
 
 
 def parse_selection(space: SearchSpace, text: str) -> list[Arch]:
@@ -30,15 +46,15 @@ def parse_selection(space: SearchSpace, text: str) -> list[Arch]:
     for item in items:
         if not item:
             continue
-        m = _RANGE_RE.match(item)
-        if item.isdigit():
-            archs.append(space.from_index(space.check_index(int(item))))
+        m = _RANGE_RE.fullmatch(item)
+        if _INDEX_RE.fullmatch(item):
+            archs.append(space.from_index(_index(space, item)))
         elif m:
-            lo, hi = int(m.group(1)), int(m.group(2))
+            lo, hi = _index(space, m.group(1)), _index(space, m.group(2))
             if lo > hi:
-                raise ArchError(f"empty index range {item!r}; expected low-high with low <= high")
-            space.check_index(lo)
-            space.check_index(hi)
+                raise ArchError(
+                    f"empty index range {_shown(item)}; expected low-high with low <= high"
+                )
             archs.extend(space.from_index(i) for i in range(lo, hi + 1))
         else:
             archs.append(space.parse(item))

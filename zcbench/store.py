@@ -7,11 +7,18 @@ instruction set (which decide a float32 value's last bits). Writes for one archi
 one transaction, so an interrupted run loses at most the architecture in flight; reruns ask
 :meth:`ResultStore.done` and skip what is stored (resume). Several processes may write to the
 same file at once: SQLite serialises the transactions (WAL journal, busy timeout).
+
+Opening inspects the file read-only before writing anything: an SQLite file that is not a
+zcbench store, or one of a newer schema, is refused and left byte-for-byte as it was.
+``ResultStore(path, readonly=True)`` never writes (no WAL files on read-only media), for
+export, reports and diffs; a writable open of a store this process cannot write, and a disk
+that fills during a write, raise one-line errors (committed architectures are kept).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import sqlite3
@@ -58,6 +65,8 @@ CREATE TABLE IF NOT EXISTS results (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+#: SQLite primary result codes (the low byte of an extended code)
+_SQLITE_READONLY, _SQLITE_FULL, _SQLITE_CANTOPEN = 8, 13, 14
 #: architectures looked up per SQL statement (SQLite allows 32,766 host parameters)
 _LOOKUP_CHUNK = 5000
 #: the long export format (first columns fixed by the CLI contract)
@@ -82,37 +91,144 @@ EXPORT_COLUMNS = [
 
 
 class ResultStore:
-    """A results database at ``path`` (created on first use)."""
+    """A results database at ``path`` (created on first use unless ``readonly``).
 
-    def __init__(self, path: str | os.PathLike[str], timeout: float = 120.0) -> None:
+    ``readonly=True`` opens an existing store for reading only (``mode=ro``; ``immutable``
+    when its folder cannot be written, so no ``-wal``/``-shm`` files are needed) and
+    :meth:`write` refuses. Either way a file that is not a zcbench store of this schema
+    version is refused with a one-line :class:`DataError` and left untouched.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], timeout: float = 120.0, *, readonly: bool = False
+    ) -> None:
         self.path = Path(path)
-        if self.path.parent and not self.path.parent.exists():
+        self.readonly = readonly
+        if self.path.exists() and not self.path.is_file():
+            raise ZCBenchError(f"results store {self.path} is a folder, not a file")
+        if readonly and not self.path.is_file():
+            raise ZCBenchError(f"no results store at {self.path}")
+        if not readonly and self.path.parent and not self.path.parent.exists():
             raise ZCBenchError(
                 f"cannot create store {self.path}: folder {self.path.parent} does not exist"
             )
+        initialised = False
+        if self.path.exists():  # inspect first, creating nothing: refused files stay as they were
+            conn = self._open_readonly(timeout, immutable=True)
+            try:
+                initialised = self._check(conn)
+            finally:
+                conn.close()
+        if readonly:
+            if not initialised:
+                raise DataError(
+                    f"results store {self.path} is empty (no tables); expected an SQLite file "
+                    "written by zcbench"
+                )
+            # with locks (and -shm/-wal files) where it can, for writers at work meanwhile
+            self._conn = self._open_readonly(timeout, immutable=not _writable(self.path.parent))
+            return
+        for where in (self.path.parent, self.path):
+            if where.exists() and not _writable(where):
+                kind = "folder" if where.is_dir() else "file"
+                raise self._cannot_write(f"the {kind} {where} is not writable")
         try:
             self._conn = sqlite3.connect(self.path, timeout=timeout)
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
+        try:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            with self._conn:
-                self._conn.executescript(_SCHEMA)
-                self._conn.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-            version = self._conn.execute(
-                "SELECT value FROM meta WHERE key = 'schema_version'"
-            ).fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise DataError(
-                f"corrupt results store {self.path}: {exc}; expected an SQLite file "
-                "written by zcbench"
-            ) from None
-        if int(version) != SCHEMA_VERSION:
-            raise DataError(
-                f"results store {self.path} has schema {version}; this zcbench "
-                f"reads schema {SCHEMA_VERSION}"
+            # one transaction (other processes see all of it or nothing); on an existing
+            # store it changes nothing but still fails where SQLite can only read the file
+            self._conn.executescript(
+                "BEGIN IMMEDIATE;"
+                + _SCHEMA
+                + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
+                "COMMIT;"
             )
+            if not initialised:
+                self._check(self._conn)
+        except BaseException as exc:
+            self._conn.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise self._error(exc) from None
+            raise
+
+    # -- opening -----------------------------------------------------------------------------
+    def _open_readonly(self, timeout: float, *, immutable: bool) -> sqlite3.Connection:
+        """A connection that cannot write the store. ``immutable`` takes no locks and needs no
+        -shm/-wal files; it is only used while no write-ahead log exists (it would ignore one,
+        and one means a writer may be at work)."""
+        immutable = immutable and not Path(f"{self.path}-wal").exists()
+        uri = self.path.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
+        try:
+            return sqlite3.connect(uri, uri=True, timeout=timeout)
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
+
+    def _check(self, conn: sqlite3.Connection) -> bool:
+        """Whether ``conn`` holds a zcbench store of this schema (False: no tables yet); a
+        newer schema, an older one or any other schema raises a one-line DataError."""
+        try:
+            tables = {
+                name: [c for (c,) in conn.execute("SELECT name FROM pragma_table_info(?)", (name,))]
+                for (name,) in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+                ).fetchall()
+            }
+            if not tables:
+                return False
+            version = None
+            if tables.get("meta") == ["key", "value"]:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                version = row[0] if row else None
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
+        if version is not None and str(version).isdecimal() and len(str(version)) < 10:
+            if int(version) > SCHEMA_VERSION:
+                raise DataError(
+                    f"results store {self.path} has schema {int(version)}; this zcbench reads "
+                    f"schema {SCHEMA_VERSION} (upgrade zcbench)"
+                )
+            if int(version) != SCHEMA_VERSION:
+                raise DataError(
+                    f"results store {self.path} has schema {int(version)}; this zcbench "
+                    f"reads schema {SCHEMA_VERSION}"
+                )
+            if tables == _store_tables():
+                return True
+        names = sorted(tables)
+        shown = ", ".join(repr(n)[:40] for n in names[:5]) + (", ..." if len(names) > 5 else "")
+        raise DataError(
+            f"{self.path} is an SQLite file but not a zcbench results store (tables {shown}; "
+            "expected 'meta' and 'results' of schema "
+            f"{SCHEMA_VERSION}); left untouched, pass another --store path"
+        )
+
+    def _cannot_write(self, reason: str) -> ZCBenchError:
+        return ZCBenchError(
+            f"cannot write results store {self.path}: {reason}; pass another --store path to "
+            "score into (export, report and diff can read it where it is)"
+        )
+
+    def _error(self, exc: sqlite3.DatabaseError, during: str = "") -> ZCBenchError:
+        """The one-line error for an SQLite failure on this store."""
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        code = _result_code(exc)
+        if code == _SQLITE_FULL:
+            return ZCBenchError(
+                f"disk full writing results store {self.path}{during}: everything committed "
+                "before is kept; free space (or pass another --store path) and rerun to resume"
+            )
+        if code == _SQLITE_READONLY or (code == _SQLITE_CANTOPEN and not self.readonly):
+            return self._cannot_write(f"{text} (read-only media or permissions)")
+        if code == _SQLITE_CANTOPEN:
+            return DataError(f"cannot open results store {self.path} read-only: {text}")
+        return DataError(
+            f"corrupt results store {self.path}: {text}; expected an SQLite file written by zcbench"
+        )
 
     def close(self) -> None:
         self._conn.close()
@@ -142,6 +258,8 @@ class ResultStore:
         packages: dict[str, str],
     ) -> None:
         """Store the results of one architecture in one transaction (replacing old rows)."""
+        if self.readonly:
+            raise ZCBenchError(f"results store {self.path} was opened read-only; cannot write")
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         pkgs = json.dumps(packages, sort_keys=True)
         rows = [
@@ -167,10 +285,15 @@ class ResultStore:
             )
             for r in results
         ]
-        with self._conn:
-            self._conn.executemany(
-                "INSERT OR REPLACE INTO results VALUES (" + ",".join("?" * 18) + ")", rows
-            )
+        try:
+            with self._conn:  # all or nothing: a failure rolls this architecture back
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO results VALUES (" + ",".join("?" * 18) + ")", rows
+                )
+        except sqlite3.OperationalError as exc:
+            if _result_code(exc) not in (_SQLITE_FULL, _SQLITE_READONLY):
+                raise
+            raise self._error(exc, f" (architecture {arch_index} not stored)") from None
 
     # -- reading ---------------------------------------------------------------------------
     def done(
@@ -270,6 +393,41 @@ class ResultStore:
                 f"unknown export format {suffix or out.name!r}; expected .csv or .parquet"
             )
         return frame
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write ``path`` (False on read-only media, even for root)."""
+    return os.access(path, os.W_OK)
+
+
+def _result_code(exc: sqlite3.Error) -> int | None:
+    """The primary SQLite result code of ``exc`` (from its message before Python 3.11)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return int(code) & 0xFF
+    text = str(exc)
+    for needle, primary in (
+        ("disk is full", _SQLITE_FULL),
+        ("readonly database", _SQLITE_READONLY),
+        ("unable to open database", _SQLITE_CANTOPEN),
+    ):
+        if needle in text:
+            return primary
+    return None
+
+
+@functools.cache
+def _store_tables() -> dict[str, list[str]]:
+    """The tables and columns of a store of this schema version."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.executescript(_SCHEMA)
+        return {
+            name: [c for (c,) in conn.execute("SELECT name FROM pragma_table_info(?)", (name,))]
+            for name in ("results", "meta")
+        }
+    finally:
+        conn.close()
 
 
 def compare_stores(a: ResultStore, b: ResultStore) -> pd.DataFrame:

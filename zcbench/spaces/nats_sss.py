@@ -15,13 +15,15 @@ The genotype stores the widths themselves (e.g. ``(8, 16, 32, 48, 64)``).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from torch import nn
 
 from zcbench.errors import ArchError
 from zcbench.models.networks import TinyNetwork
 from zcbench.spaces.base import SearchSpace
-from zcbench.spaces.nb201 import cell_nodes, parse_nb201
+from zcbench.spaces.nb201 import cell_nodes, parse_nb201, shown
 from zcbench.types import Arch
 
 CANDIDATES: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)
@@ -29,6 +31,7 @@ NUM_LAYERS = 5
 SIZE = len(CANDIDATES) ** NUM_LAYERS
 FIXED_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"  # noqa: E501
 FORM = "5 widths joined by ':', each one of " + ", ".join(str(c) for c in CANDIDATES)
+_WIDTH_RE = re.compile(r"[0-9]{1,4}")  # fullmatch: ASCII digits, few of them
 _POS = {c: i for i, c in enumerate(CANDIDATES)}
 _WEIGHTS = len(CANDIDATES) ** np.arange(NUM_LAYERS - 1, -1, -1)
 
@@ -58,16 +61,19 @@ class NatsSizeSpace(SearchSpace):
 
     def parse(self, text: str) -> Arch:
         if not isinstance(text, str):
-            raise ArchError(f"malformed nats-sss architecture {text!r}; expected {FORM}")
+            raise ArchError(
+                f"malformed nats-sss architecture: a {type(text).__name__}, not a string; "
+                f"expected {FORM}"
+            )
         s = text.strip()
-        parts = s.split(":")
-        if len(parts) != NUM_LAYERS or not all(p.strip().isdigit() for p in parts):
-            raise ArchError(f"malformed nats-sss architecture {s!r}; expected {FORM}")
+        parts = [p.strip() for p in s.split(":")]
+        if len(parts) != NUM_LAYERS or not all(_WIDTH_RE.fullmatch(p) for p in parts):
+            raise ArchError(f"malformed nats-sss architecture {shown(s)}; expected {FORM}")
         widths = tuple(int(p) for p in parts)
         bad = [w for w in widths if w not in _POS]
         if bad:
             raise ArchError(
-                f"invalid width {bad[0]} in nats-sss architecture {s!r}; expected {FORM}"
+                f"invalid width {bad[0]} in nats-sss architecture {shown(s)}; expected {FORM}"
             )
         return Arch(self.name, widths)
 

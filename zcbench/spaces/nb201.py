@@ -54,7 +54,16 @@ _SHORT = {"nor_conv_1x1": "conv1", "nor_conv_3x3": "conv3", "avg_pool_3x3": "poo
 _WEIGHTS = NUM_OPS ** np.arange(NUM_EDGES - 1, -1, -1)  # base-5 code, edge 0 most significant
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"  # noqa: E501
 FORM = "'|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with op in " + ", ".join(CELL_OPS)
-_EDGE_RE = re.compile(r"^([A-Za-z0-9_]+)~(\d+)$")
+_EDGE_RE = re.compile(r"([A-Za-z0-9_]+)~([0-9]{1,4})")  # fullmatch; ASCII digits, few of them
+#: how much of a bad input an error message echoes
+SHOWN = 60
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for a one-line error message, cut to :data:`SHOWN` characters."""
+    if len(text) <= SHOWN:
+        return repr(text)
+    return f"{text[:SHOWN]!r}... ({len(text):,} characters)"
 
 
 def _code(genotype: tuple[int, ...]) -> int:
@@ -68,44 +77,46 @@ def _decode(code: int) -> tuple[int, ...]:
 def parse_nb201(text: str) -> tuple[int, ...]:
     """Parse an official NB201 string into the 6 op ids; raise a one-line ArchError."""
     if not isinstance(text, str):
-        raise ArchError(f"malformed nb201 architecture {text!r}; expected {FORM}")
+        raise ArchError(
+            f"malformed nb201 architecture: a {type(text).__name__}, not a string; expected {FORM}"
+        )
     s = text.strip()
     nodes = s.split("+")
     if len(nodes) != 3:
         raise ArchError(
-            f"malformed nb201 architecture {s!r}: {len(nodes)} node groups, expected 3 "
+            f"malformed nb201 architecture {shown(s)}: {len(nodes)} node groups, expected 3 "
             f"separated by '+', i.e. {FORM}"
         )
     genotype: list[int] = []
     for j, node in enumerate(nodes, start=1):
         if len(node) < 2 or not (node.startswith("|") and node.endswith("|")):
             raise ArchError(
-                f"malformed nb201 architecture {s!r}: node {j} group {node!r} must be "
+                f"malformed nb201 architecture {shown(s)}: node {j} group {shown(node)} must be "
                 f"enclosed in '|', i.e. {FORM}"
             )
         edges = node[1:-1].split("|")
         if len(edges) != j:
             raise ArchError(
-                f"malformed nb201 architecture {s!r}: node {j} has {len(edges)} inputs, "
+                f"malformed nb201 architecture {shown(s)}: node {j} has {len(edges)} inputs, "
                 f"expected {j}, i.e. {FORM}"
             )
         for i, edge in enumerate(edges):
-            m = _EDGE_RE.match(edge)
+            m = _EDGE_RE.fullmatch(edge)
             if m is None:
                 raise ArchError(
-                    f"malformed nb201 architecture {s!r}: edge {edge!r} is not 'op~input', "
-                    f"i.e. {FORM}"
+                    f"malformed nb201 architecture {shown(s)}: edge {shown(edge)} is not "
+                    f"'op~input', i.e. {FORM}"
                 )
             op, src = m.group(1), int(m.group(2))
             if op not in _OP_ID:
                 raise ArchError(
-                    f"unknown operation {op!r} in nb201 architecture {s!r}; expected one of "
-                    + ", ".join(CELL_OPS)
+                    f"unknown operation {shown(op)} in nb201 architecture {shown(s)}; expected "
+                    "one of " + ", ".join(CELL_OPS)
                 )
             if src != i:
                 raise ArchError(
-                    f"malformed nb201 architecture {s!r}: edge {edge!r} of node {j} must read "
-                    f"node {i} (inputs in order 0..{j - 1}), i.e. {FORM}"
+                    f"malformed nb201 architecture {shown(s)}: edge {shown(edge)} of node {j} "
+                    f"must read node {i} (inputs in order 0..{j - 1}), i.e. {FORM}"
                 )
             genotype.append(_OP_ID[op])
     return tuple(genotype)
