@@ -338,7 +338,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     for path in (args.a, args.b):
         if not Path(path).is_file():
             raise ZCBenchError(f"no results store at {path}")
-    with ResultStore(args.a) as a, ResultStore(args.b) as b:
+    with ResultStore(args.a, readonly=True) as a, ResultStore(args.b, readonly=True) as b:
         merged = compare_stores(a, b)
     both = merged[merged["where"] == "both"]
     differ = both[~both["identical"]]
@@ -451,7 +451,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if not Path(args.store).is_file():
         raise ZCBenchError(f"no results store at {args.store}; run 'zcbench score' first")
-    with ResultStore(args.store) as store:
+    with ResultStore(args.store, readonly=True) as store:
         frame = store.export(args.out)
     print(
         f"wrote {len(frame):,} rows ({frame.proxy.nunique()} proxies, "
@@ -520,7 +520,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise ZCBenchError(f"no results store at {args.from_store}")
         from zcbench.store import ResultStore
 
-        with ResultStore(args.from_store) as store:
+        with ResultStore(args.from_store, readonly=True) as store:
             indices = from_store(store, space, dataset, args.proxy, args.top)
         how = f"the top {args.top} by {args.proxy} in {args.from_store}"
     else:
@@ -563,7 +563,7 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
         raise ZCBenchError(f"no results store at {args.store}; run 'zcbench score' first")
     table = load_nb201_table(args.data)
     frames = []
-    with ResultStore(args.store) as store:
+    with ResultStore(args.store, readonly=True) as store:
         for name in args.dataset.split(","):
             info = dataset_info(name)
             frames.append(

@@ -270,7 +270,7 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
     out.mkdir(parents=True, exist_ok=True)
     if not Path(config.store).is_file():
         raise ZCBenchError(f"no results store at {config.store}; run 'zcbench score' first")
-    with ResultStore(config.store) as store:
+    with ResultStore(config.store, readonly=True) as store:
         frame = store.frame(
             "space = ? AND seed = ? AND batch_size = ?",
             (config.space, config.seed, config.batch_size),
