@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: report-check determinism venv test test-slow test-all bench perf perf-sharing perf-workers perf-memory foundation-report lint format clean
+.PHONY: study report-check determinism venv test test-slow test-all bench perf perf-sharing perf-workers perf-memory foundation-report lint format clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,12 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/zcbench bench --out reports/bench
+
+# a space without a benchmark, end to end (about 25 minutes on 2 cores): the example plug-in
+# space resnet-macro, 24 architectures scored with every proxy and trained briefly for their
+# ground truth, then the report "which proxy to trust on this space"
+study: $(STAMP)
+	$(VENV)/bin/zcbench study --space resnet-macro --sample 24 --out reports/study
 
 # fused vs unfused seconds/arch, GFLOP/s against a large matmul (a few minutes on 2 cores)
 # (perf-sharing: the same without grasp, zen and zico, whose passes cannot be shared)

@@ -41,7 +41,7 @@ from typing import ClassVar, Literal, TypeVar
 import torch
 from torch import nn
 
-from zcbench.errors import UnknownNameError, ZCBenchError
+from zcbench.errors import UnknownNameError, ZCBenchError, shown
 from zcbench.proxies.layers import WEIGHT_LAYERS
 from zcbench.types import Arch, Batch
 
@@ -418,7 +418,7 @@ def get_proxy(name: str) -> ProxySpec:
         return _REGISTRY[name]
     except KeyError:
         raise UnknownNameError(
-            f"unknown proxy {name!r}; expected one of: {', '.join(sorted(_REGISTRY))}"
+            f"unknown proxy {shown(name)}; expected one of: {', '.join(sorted(_REGISTRY))}"
         ) from None
 
 
@@ -440,7 +440,7 @@ def resolve_proxies(text: str) -> list[ProxySpec]:
         elif any(c in item for c in "*?["):
             matched = list_proxies(item)
             if not matched:
-                raise UnknownNameError(f"no proxy matches {item!r}; see 'zcbench proxies'")
+                raise UnknownNameError(f"no proxy matches {shown(item)}; see 'zcbench proxies'")
             names.extend(matched)
         else:
             names.append(get_proxy(item).name)

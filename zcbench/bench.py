@@ -261,6 +261,25 @@ class PipelineConfig:
     search_runs: int = 10
     #: synflow: about 0.1 s per candidate on 2 cores (naswot 0.5 s)
     search_proxy: str = "synflow"
+    #: for a space without a tabulated benchmark (a plug-in space), the ground truth is
+    #: measured by training the sample with this recipe (``zcbench study``)
+    epochs: int = 5
+    train_size: int = 3000
+    valid_size: int = 500
+    train_batch_size: int = 64
+    device: str = "cpu"
+
+    def study(self):
+        """This configuration as a :class:`~zcbench.study.StudyConfig` (first dataset)."""
+        from zcbench.study import StudyConfig
+
+        return StudyConfig(
+            space=self.space, dataset=self.datasets[0], sample=self.sample,
+            sample_seed=self.sample_seed, proxies=self.proxies, seed=self.seed,
+            batch_size=self.batch_size, epochs=self.epochs, train_size=self.train_size,
+            valid_size=self.valid_size, train_batch_size=self.train_batch_size,
+            device=self.device, bootstrap=self.bootstrap,
+        )  # fmt: skip
 
     @classmethod
     def from_toml(cls, path: str | Path) -> PipelineConfig:

@@ -75,6 +75,12 @@ class BenchmarkTable:
     space: str
     frame: pd.DataFrame
     source: str = ""
+    #: what the accuracies are, for reports (a measured table says how it was measured)
+    description: str = ""
+    #: what a searcher sees by default (NATS-Bench's protocol: the 12-epoch validation
+    #: accuracy) and the metric its final pick is judged by
+    signal: str = "valid_acc_12ep"
+    final_metric: str = "test_acc_200ep"
 
     @property
     def datasets(self) -> list[str]:

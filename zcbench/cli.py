@@ -17,9 +17,18 @@ import time
 from collections.abc import Iterator, Sequence
 
 from zcbench import __version__
-from zcbench.errors import ZCBenchError
+from zcbench.errors import ZCBenchError, shown
 
 log = logging.getLogger("zcbench")
+
+SPACE_HELP = (
+    "search space: nb201, nats-sss, a registered or plug-in name (zcbench spaces), or a class "
+    "path my_pkg.spaces:MySpace (default: nb201)"
+)
+TRUTH_HELP = (
+    "ground truth measured by 'zcbench verify' (its output folder) for a space without a "
+    "tabulated benchmark"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,6 +36,75 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"zcbench: error: {message} (see '{self.prog} --help')\n")
+
+
+def at_least(minimum: int):
+    """An argparse type: an integer >= ``minimum``, checked when the command line is parsed
+    (so no long job starts on a bad number)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer >= {minimum}; got {shown(text)}"
+            ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}; got {value}")
+        return value
+
+    parse.__name__ = "integer"  # argparse names the type in its messages
+    return parse
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {shown(text)}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text}")
+    return value
+
+
+@contextlib.contextmanager
+def _new_file_removed_if_empty(path: str) -> Iterator[None]:
+    """A store this command creates is removed again if the command fails before writing a
+    row (a bad batch size, say): failed commands leave nothing behind."""
+    from pathlib import Path
+
+    existed = Path(path).exists()
+    try:
+        yield
+    except BaseException:
+        if not existed and Path(path).is_file():
+            import sqlite3
+
+            try:
+                with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
+                    empty = c.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 0
+            except sqlite3.DatabaseError:
+                empty = False
+            if empty:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+        raise
+
+
+def _positive_list(text: str, what: str) -> list[int]:
+    """``100,300`` -> [100, 300]; anything but positive integers is a one-line error."""
+    out = []
+    for part in str(text).split(","):
+        try:
+            value = int(part)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise ZCBenchError(
+                f"bad {what} {shown(part)}; expected positive integers separated by commas"
+            )
+        out.append(value)
+    return out
 
 
 def _default_workers() -> int:
@@ -49,10 +127,10 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_spaces(args: argparse.Namespace) -> int:
-    from zcbench.spaces import SPACES, get_space
+    from zcbench.spaces import get_space, list_spaces
 
-    print(f"{'space':<10} {'size':>7} {'unique':>7}  description")
-    for name in SPACES:
+    print(f"{'space':<13} {'size':>7} {'unique':>7}  description")
+    for name in list_spaces():  # built-in, registered and entry-point spaces
         space = get_space(name, args.data)
         if name == "nb201":  # canonical classes need no data: enumerate genotypes directly
             import itertools
@@ -60,11 +138,14 @@ def cmd_spaces(args: argparse.Namespace) -> int:
             from zcbench.spaces.nb201 import NUM_EDGES, NUM_OPS, canonical_nb201
 
             keys = {canonical_nb201(g) for g in itertools.product(range(NUM_OPS), repeat=NUM_EDGES)}
-            unique = len(keys)
+            size, unique = f"{len(space):,}", f"{len(keys):,}"
+        elif space.enumerable:
+            keys = {space.canonical(space.from_index(i)) for i in range(len(space))}
+            size, unique = f"{len(space):,}", f"{len(keys):,}"
         else:
-            unique = len({space.canonical(space.from_index(i)) for i in range(len(space))})
-        print(f"{name:<10} {len(space):>7,} {unique:>7,}  {space.description}")
-        print(f"{'':<10} {'':>7} {'':>7}  e.g. {space.example}")
+            size = unique = "-"
+        print(f"{name:<13} {size:>7} {unique:>7}  {space.description}")
+        print(f"{'':<13} {'':>7} {'':>7}  e.g. {space.example}")
     return 0
 
 
@@ -76,7 +157,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     space = get_space(args.space, args.data)
     info = dataset_info(args.dataset)
-    if args.archs:
+    if args.archs is not None:  # an empty --archs is an error, not everything
         archs = parse_selection(space, args.archs)
     elif args.sample:
         archs = sample_indices(space, args.sample, args.seed)
@@ -84,7 +165,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         archs = [space.from_index(i) for i in range(len(space))]
     start = time.perf_counter()
     table = cost_table(
-        space.name,
+        args.space,
         archs,
         info.name,
         data_dir=args.data,
@@ -137,6 +218,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         pipe.params_sample = args.params_sample
     if args.sample is not None:
         pipe.sample = args.sample
+    if get_space(pipe.space, args.data).name != "nb201":  # no tabulated benchmark
+        print(f"zcbench bench: {pipe.space} has no tabulated benchmark; running its study")
+        return _run_study(pipe.study(), args.out, args)
     cfg = BenchConfig(
         out=args.out,
         data_dir=args.data,
@@ -224,6 +308,41 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _run_study(cfg, out: str, args: argparse.Namespace) -> int:
+    from zcbench.study import leaderboard_lines, run_study
+
+    recipe = cfg.recipe()
+    print(
+        f"zcbench study -> {out}\n"
+        f"  1. scoring {cfg.sample} {cfg.space} architectures (sample seed {cfg.sample_seed}) on "
+        f"{cfg.dataset} with proxies {cfg.proxies!r}, batch {cfg.batch_size}, seed {cfg.seed}\n"
+        f"  2. ground truth by training each: {recipe.epochs} epochs on {recipe.train_size} "
+        f"training images ({recipe.valid_size} held out for validation), batch "
+        f"{recipe.batch_size}, lr {recipe.lr}, {cfg.device}\n"
+        f"  3. correlation report vs the measured test accuracy ({cfg.bootstrap} bootstrap "
+        "resamples)"
+    )
+    summary = run_study(cfg, out, data_dir=args.data, progress=not args.quiet)
+    print(f"which proxy to trust on {cfg.space} (signed Spearman vs the measured accuracy):")
+    print("\n".join(leaderboard_lines(summary)))
+    times = ", ".join(f"{k} {v:.0f} s" for k, v in summary["timings_s"].items())
+    print(f"done in {summary['total_s'] / 60:.1f} min ({times}); report: {out}/report.html")
+    return 0
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    from zcbench.study import StudyConfig
+
+    cfg = StudyConfig(
+        space=args.space, dataset=args.dataset, sample=args.sample,
+        sample_seed=args.sample_seed, proxies=args.proxies, seed=args.seed,
+        batch_size=args.batch_size, epochs=args.epochs, train_size=args.train_size,
+        valid_size=args.valid_size, train_batch_size=args.train_batch_size, lr=args.lr,
+        device=args.device, bootstrap=args.bootstrap,
+    )  # fmt: skip
+    return _run_study(cfg, args.out, args)
+
+
 def cmd_proxies(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -260,13 +379,61 @@ def cmd_proxies(args: argparse.Namespace) -> int:
 def _selection(space, args: argparse.Namespace) -> list:
     from zcbench.selection import parse_selection, sample_indices
 
-    if args.archs:
+    if args.archs is not None:
         return parse_selection(space, args.archs)
     if args.sample:
         return sample_indices(space, args.sample, args.sample_seed)
     if args.all:
         return list(space)
     raise ZCBenchError("no architectures selected; expected --archs SEL, --sample N or --all")
+
+
+def _score_model(args: argparse.Namespace) -> int:
+    """``zcbench score --model module:factory``: one model, printed (and --out CSV)."""
+    import inspect
+
+    from zcbench.data import minibatch
+    from zcbench.datasets import dataset_info
+    from zcbench.modelscore import score_model
+    from zcbench.plugins import import_object
+
+    if args.archs is not None or args.sample or args.all:
+        raise ZCBenchError("--model scores one model; it takes no --archs, --sample or --all")
+    info = dataset_info(args.dataset)
+    factory = import_object(args.model, "model factory")
+    if not callable(factory):
+        raise ZCBenchError(
+            f"model factory {args.model!r} is a {type(factory).__name__}, not callable"
+        )
+    try:
+        takes_classes = "num_classes" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        takes_classes = False
+
+    def build():
+        return factory(num_classes=info.num_classes) if takes_classes else factory()
+
+    batch = minibatch(info.name, args.batch_size, args.seed, sampling=args.sampling,
+                      data_dir=args.data)  # fmt: skip
+    if args.no_labels:
+        batch = batch.without_labels()
+    print(
+        f"scoring {args.model} on {info.name} ({info.num_classes} classes"
+        f"{', num_classes passed' if takes_classes else ''}), batch {args.batch_size}, seed "
+        f"{args.seed}, {args.device}, {'unfused' if args.unfused else 'fused'}"
+    )
+    scores = score_model(
+        build, batch, args.proxies, seed=args.seed, device=args.device,
+        num_classes=info.num_classes, fused=not args.unfused, dtype=args.dtype,
+    )  # fmt: skip
+    frame = scores.to_frame()
+    print(frame.to_string(index=False, max_colwidth=80))
+    if args.out:
+        frame.insert(0, "model", args.model)
+        frame.insert(1, "dataset", info.name)
+        frame.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    return 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -278,6 +445,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     from zcbench.spaces import get_space
     from zcbench.store import ResultStore
 
+    if args.model:
+        return _score_model(args)
+    if args.out:
+        raise ZCBenchError("--out writes a --model's scores; architectures go to --store")
     space = get_space(args.space, args.data)
     info = dataset_info(args.dataset)
     specs = resolve_proxies(args.proxies)
@@ -293,7 +464,11 @@ def cmd_score(args: argparse.Namespace) -> int:
         f"{f', {args.workers} workers' if args.workers > 1 else ''} -> {args.store}"
     )
     # a stopped run (Ctrl-C or SIGTERM) keeps every stored result and stops its workers
-    with _sigterm_interrupts(), ResultStore(args.store) as store:
+    with (
+        _sigterm_interrupts(),
+        _new_file_removed_if_empty(args.store),
+        ResultStore(args.store) as store,
+    ):
         summary = run_scoring(
             space,
             info.name,
@@ -372,16 +547,46 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 1 if len(differ) else 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def _truth_table(space, args: argparse.Namespace):
+    """The ground truth a command compares with: ``--truth DIR`` (measured by verify), else
+    NB201's table; a space with neither is a one-line error."""
     from zcbench.benchmarks import load_nb201_table
-    from zcbench.report import ReportConfig, build_report
-    from zcbench.runner import package_versions
 
+    if args.truth:
+        from zcbench.truth import load_truth
+
+        table = load_truth(args.truth)
+        if table.space != space.name:
+            raise ZCBenchError(
+                f"{args.truth} holds ground truth of {table.space}, not of {space.name}"
+            )
+        return table
+    if space.name != "nb201":
+        raise ZCBenchError(
+            f"{space.name} has no tabulated benchmark; measure its ground truth with "
+            f"'zcbench verify --space {args.space} --sample N --out DIR' and pass --truth DIR"
+        )
+    return load_nb201_table(args.data)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from zcbench.report import DEFAULT_TARGETS, ReportConfig, build_report
+    from zcbench.runner import package_versions
+    from zcbench.spaces import get_space
+
+    space = get_space(args.space, args.data)
+    table = _truth_table(space, args)
+    if args.targets:
+        targets = tuple(args.targets.split(","))
+    elif args.truth:  # the measured test accuracy first, then the validation one
+        targets = (table.final_metric, *[m for m in table.metrics if m.startswith("valid")])
+    else:
+        targets = DEFAULT_TARGETS
     config = ReportConfig(
         store=args.store,
-        space=args.space,
+        space=space.name,
         datasets=args.dataset.split(",") if args.dataset else None,
-        targets=tuple(args.targets.split(",")),
+        targets=targets,
         seed=args.seed,
         batch_size=args.batch_size,
         n_boot=args.bootstrap,
@@ -390,7 +595,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         search=args.search,
         verify=args.verify,
     )
-    table = load_nb201_table(args.data)
     unknown_targets = [t for t in config.targets if t not in table.metrics]
     if unknown_targets:
         raise ZCBenchError(
@@ -410,21 +614,28 @@ def _latency_limits(text: str | None) -> dict[str, float]:
             limits[device.strip()] = float(value)
         except ValueError:
             sep = ""
-        if not sep:
-            raise ZCBenchError(f"bad --max-latency {part!r}; expected DEVICE=MS, e.g. pixel3=10")
+        if not sep or not 0 < limits.get(device.strip(), 0) < float("inf"):
+            raise ZCBenchError(
+                f"bad --max-latency {shown(part)}; expected DEVICE=MS with MS > 0, e.g. pixel3=10"
+            )
     return limits
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from zcbench.benchmarks import load_nb201_table
     from zcbench.search import SearchJob, run_search
     from zcbench.spaces import get_space
 
     space = get_space(args.space, args.data)
+    table = _truth_table(space, args)
+    trainer = None
+    if args.truth:
+        from zcbench.truth import TrainedTruth
+
+        trainer = TrainedTruth(args.truth, space, data_dir=args.data, progress=not args.quiet)
     job = SearchJob(
         searchers=[n.strip() for n in args.searcher.split(",") if n.strip()],
         datasets=args.dataset.split(","),
-        budgets=[int(b) for b in args.budget.split(",")],
+        budgets=_positive_list(args.budget, "--budget"),
         runs=args.runs,
         seed=args.seed,
         signal=args.signal,
@@ -436,9 +647,11 @@ def cmd_search(args: argparse.Namespace) -> int:
         device=args.device,
     )
     summary = run_search(
-        job, space, load_nb201_table(args.data), args.out, data_dir=args.data,
-        progress=not args.quiet,
+        job, space, table, args.out, data_dir=args.data, progress=not args.quiet,
+        trainer=trainer,
     )  # fmt: skip
+    if trainer is not None and trainer.trained:
+        print(f"trained {trainer.trained} architectures the ground truth lacked ({args.truth})")
     print(summary.drop(columns=["optimum"]).to_string(index=False))
     print(f"wrote {args.out}/trace.csv, summary.csv, search.md and anytime plots")
     return 0
@@ -496,20 +709,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from zcbench.verify import Recipe, from_search, from_store, spread, verify
 
     space = get_space(args.space, args.data)
-    if space.name != "nb201":
-        raise ZCBenchError(f"verify compares with a table of ground truth; {space.name} has none")
-    table = load_nb201_table(args.data)
+    # NB201 is compared with its table; a space without one gets its ground truth measured
+    table = load_nb201_table(args.data) if space.name == "nb201" else None
     dataset = dataset_info(args.dataset).name
     recipe = Recipe(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        train_size=args.train_size, seed=args.seed,
+        train_size=args.train_size, seed=args.seed, valid_size=args.valid_size,
     )  # fmt: skip
     recipe.check()
-    if args.archs:
+    if args.archs is not None:
         from zcbench.selection import parse_selection
 
-        indices = [space.index(a) for a in parse_selection(space, args.archs)]
+        indices = parse_selection(space, args.archs)
         how = f"--archs {args.archs}"
+    elif args.sample:
+        from zcbench.selection import sample_indices
+
+        indices = sample_indices(space, args.sample, args.sample_seed)
+        how = f"a seeded sample (seed {args.sample_seed})"
     elif args.from_search:
         indices = from_search(args.from_search, args.top)
         how = f"the top {args.top} final incumbents of {args.from_search}"
@@ -523,9 +740,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         with ResultStore(args.from_store, readonly=True) as store:
             indices = from_store(store, space, dataset, args.proxy, args.top)
         how = f"the top {args.top} by {args.proxy} in {args.from_store}"
+    elif table is None:
+        raise ZCBenchError(
+            f"{space.name} has no table to spread over; choose architectures with --sample N "
+            "or --archs SEL"
+        )
     else:
-        indices = spread(table, dataset, args.spread)
-        how = f"{args.spread} spanning test_acc_12ep (quantiles 5%..95%)"
+        k = 8 if args.spread is None else args.spread
+        indices = spread(table, dataset, k)
+        how = f"{k} spanning test_acc_12ep (quantiles 5%..95%)"
     print(
         f"verifying {len(indices)} architectures of {dataset} ({how}): {recipe.epochs} epochs, "
         f"batch {recipe.batch_size}, lr {recipe.lr}, train size {recipe.train_size or 'all'}, "
@@ -545,7 +768,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         import pandas as pd
 
         print(pd.read_csv(agreement).to_string(index=False))
-    print(f"wrote {args.out}/verify.csv, verify.md, verify.png, curves.png")
+    print(
+        f"wrote {args.out}/verify.csv, verify.md, curves.png, ground_truth.csv"
+        + ("" if table is not None else f" (the ground truth of {space.name}: zcbench report "
+           f"--truth {args.out})")
+    )  # fmt: skip
     return 0
 
 
@@ -645,7 +872,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_spaces)
 
     p = command("info", "write params and FLOPs of architectures to a CSV")
-    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument("--space", default="nb201", help=SPACE_HELP)
     p.add_argument(
         "--dataset",
         default="cifar10",
@@ -657,12 +884,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SEL",
         help="indexes, ranges and/or official strings, e.g. '0-99,1462' (default: all)",
     )
-    sel.add_argument("--sample", type=int, metavar="N", help="N architectures drawn at random")
-    p.add_argument("--seed", type=int, default=0, help="seed for --sample (default: 0)")
+    sel.add_argument(
+        "--sample", type=at_least(1), metavar="N", help="N architectures drawn at random"
+    )
+    p.add_argument("--seed", type=at_least(0), default=0, help="seed for --sample (default: 0)")
     p.add_argument("--out", required=True, metavar="FILE.csv", help="output CSV ('-' = stdout)")
     p.add_argument(
         "--workers",
-        type=int,
+        type=at_least(1),
         default=_default_workers(),
         help="processes for large selections (default: CPU count, at most 8)",
     )
@@ -674,16 +903,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_proxies)
 
     p = command("score", "score architectures with zero-cost proxies into a results store")
-    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument("--space", default="nb201", help=SPACE_HELP)
     p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or ImageNet16-120")
     p.add_argument("--proxies", default="all", help="'all' or names/patterns: synflow,naswot,syn*")
     sel = p.add_mutually_exclusive_group()
     sel.add_argument("--archs", metavar="SEL", help="indexes, ranges and/or strings: '0-99,1462'")
-    sel.add_argument("--sample", type=int, metavar="N", help="N architectures drawn at random")
+    sel.add_argument(
+        "--sample", type=at_least(1), metavar="N", help="N architectures drawn at random"
+    )
     sel.add_argument("--all", action="store_true", help="every architecture of the space")
-    p.add_argument("--sample-seed", type=int, default=0, help="seed of --sample (default: 0)")
-    p.add_argument("--seed", type=int, default=0, help="minibatch and init seed (default: 0)")
-    p.add_argument("--batch-size", type=int, default=64, help="minibatch size (default: 64)")
+    p.add_argument(
+        "--sample-seed", type=at_least(0), default=0, help="seed of --sample (default: 0)"
+    )
+    p.add_argument(
+        "--seed", type=at_least(0), default=0, help="minibatch and init seed (default: 0)"
+    )
+    p.add_argument(
+        "--batch-size", type=at_least(1), default=64, help="minibatch size (default: 64)"
+    )
     p.add_argument(
         "--sampling",
         default="random",
@@ -699,13 +936,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--threads",
-        type=int,
+        type=at_least(0),
         default=0,
         help="torch CPU threads, per worker with --workers (default: torch's, divided among them)",
     )
     p.add_argument(
         "--workers",
-        type=int,
+        type=at_least(1),
         default=1,
         help="CPU processes scoring architectures side by side (default: 1)",
     )
@@ -719,6 +956,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--store", default="results.db", help="SQLite results file (default: results.db)"
     )
+    p.add_argument(
+        "--model",
+        metavar="MODULE:FACTORY",
+        help="score one model of yours instead of a space's architectures: a function that "
+        "builds it (given num_classes= if it takes that), e.g. my_pkg.nets:build_resnet",
+    )
+    p.add_argument("--out", metavar="FILE.csv", help="with --model: also write its scores here")
     p.add_argument(
         "--rss-log",
         metavar="FILE.csv",
@@ -734,21 +978,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("report", "correlation report (CSV, Markdown, HTML, PNG) from a results store")
     p.add_argument("--store", default="results.db", help="SQLite results file")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument("--space", default="nb201", help=SPACE_HELP)
     p.add_argument("--dataset", help="dataset(s), comma-separated (default: all in the store)")
     p.add_argument(
         "--targets",
-        default="test_acc_200ep,valid_acc_200ep,test_acc_12ep",
-        help="ground-truth metrics, the first is the main one (default: %(default)s)",
+        help="ground-truth metrics, the first is the main one (default: NB201's "
+        "test_acc_200ep,valid_acc_200ep,test_acc_12ep; with --truth its test then validation "
+        "accuracy)",
     )
-    p.add_argument("--seed", type=int, default=0, help="scoring seed (default: 0)")
-    p.add_argument("--batch-size", type=int, default=64, help="scoring batch size (default: 64)")
+    p.add_argument("--truth", metavar="DIR", help=TRUTH_HELP)
+    p.add_argument("--seed", type=at_least(0), default=0, help="scoring seed (default: 0)")
     p.add_argument(
-        "--bootstrap", type=int, default=1000, help="bootstrap resamples (default: 1000)"
+        "--batch-size", type=at_least(1), default=64, help="scoring batch size (default: 64)"
+    )
+    p.add_argument(
+        "--bootstrap", type=at_least(1), default=1000, help="bootstrap resamples (default: 1000)"
     )
     p.add_argument(
         "--learned-labels",
-        type=int,
+        type=at_least(0),
         default=100,
         help="labelled architectures the learned ensemble is fitted on (default: 100)",
     )
@@ -757,7 +1005,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = command("search", "run searchers against the budgeted table oracle")
-    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument("--space", default="nb201", help=SPACE_HELP)
     p.add_argument("--dataset", default="cifar10", help="dataset(s), comma-separated")
     p.add_argument(
         "--searcher",
@@ -765,12 +1013,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="searcher(s), comma-separated, with options: random,rea,zc:n=1000,zc-rea,predictor",
     )
     p.add_argument("--budget", default="100", help="ground-truth queries per run (comma list)")
-    p.add_argument("--runs", type=int, default=100, help="independent runs (default: 100)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first run (default: 0)")
+    p.add_argument("--runs", type=at_least(1), default=100, help="independent runs (default: 100)")
+    p.add_argument("--seed", type=at_least(0), default=0, help="seed of the first run (default: 0)")
     p.add_argument(
         "--signal",
-        default="valid_acc_12ep",
-        help="what the searcher sees (default: valid_acc_12ep, the NATS protocol)",
+        help="what the searcher sees (default: the table's: NB201's valid_acc_12ep, the NATS "
+        "protocol; a measured table's validation accuracy)",
+    )
+    p.add_argument(
+        "--truth",
+        metavar="DIR",
+        help=TRUTH_HELP + "; architectures it lacks are trained with its recipe when queried",
     )
     p.add_argument("--max-latency", metavar="DEV=MS", help="latency limits, e.g. pixel3=10")
     p.add_argument(
@@ -783,37 +1036,61 @@ def build_parser() -> argparse.ArgumentParser:
         default="results.db",
         help="SQLite store proxy scores are read from and cached in (default: results.db)",
     )
-    p.add_argument("--proxy-seed", type=int, default=0, help="scoring seed (default: 0)")
-    p.add_argument("--batch-size", type=int, default=64, help="scoring batch size (default: 64)")
+    p.add_argument("--proxy-seed", type=at_least(0), default=0, help="scoring seed (default: 0)")
+    p.add_argument(
+        "--batch-size", type=at_least(1), default=64, help="scoring batch size (default: 64)"
+    )
     p.add_argument("--device", default="cpu", help="scoring device: cpu or cuda[:N] (default: cpu)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=cmd_search)
 
     p = command("verify", "train chosen architectures from scratch and compare with the table")
-    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument("--space", default="nb201", help=SPACE_HELP)
     p.add_argument("--dataset", default="cifar10", help="cifar10 or cifar100 (default: cifar10)")
     sel = p.add_mutually_exclusive_group()
     sel.add_argument("--archs", metavar="SEL", help="indexes, ranges and/or strings: '1462,9930'")
     sel.add_argument(
         "--spread",
-        type=int,
-        default=8,
+        type=at_least(1),
         metavar="K",
-        help="K architectures spanning the table's accuracy range (the default, K=8)",
+        help="K architectures spanning the table's accuracy range (NB201's default, K=8)",
+    )
+    sel.add_argument(
+        "--sample",
+        type=at_least(1),
+        metavar="N",
+        help="N architectures drawn at random (any space)",
     )
     sel.add_argument("--from-search", metavar="DIR", help="final incumbents of a search output")
     sel.add_argument("--from-store", metavar="DB", help="best stored scores of --proxy")
     p.add_argument("--proxy", help="proxy ranking --from-store")
-    p.add_argument("--top", type=int, default=8, help="how many --from-search/--from-store")
+    p.add_argument("--top", type=at_least(1), default=8, help="how many --from-search/--from-store")
     p.add_argument(
-        "--epochs", type=int, default=6, help="epochs (default: 6, ~30 min for 8 on 2 cores)"
+        "--epochs",
+        type=at_least(1),
+        default=6,
+        help="epochs (default: 6, ~30 min for 8 on 2 cores)",
     )
     p.add_argument(
-        "--train-size", type=int, default=0, help="training images used (default: all available)"
+        "--train-size",
+        type=at_least(0),
+        default=0,
+        help="training images used (default: all available)",
     )
-    p.add_argument("--batch-size", type=int, default=256, help="batch size (default: 256)")
-    p.add_argument("--lr", type=float, default=0.1, help="initial learning rate (default: 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="init/shuffle seed (default: 0)")
+    p.add_argument(
+        "--valid-size",
+        type=at_least(0),
+        default=0,
+        help="training images held out for a validation accuracy (what searchers read; default: 0)",
+    )
+    p.add_argument(
+        "--sample-seed", type=at_least(0), default=0, help="seed of --sample (default: 0)"
+    )
+    p.add_argument("--batch-size", type=at_least(1), default=256, help="batch size (default: 256)")
+    p.add_argument(
+        "--lr", type=positive_float, default=0.1, help="initial learning rate (default: 0.1)"
+    )
+    p.add_argument("--seed", type=at_least(0), default=0, help="init/shuffle seed (default: 0)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     p.add_argument(
         "--test-set",
@@ -834,18 +1111,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", default="results.db", help="SQLite results file")
     p.add_argument("--dataset", default="cifar10", help="dataset(s), comma-separated")
     p.add_argument("--target", default="test_acc_200ep", help="ground-truth metric")
-    p.add_argument("--seed", type=int, default=0, help="scoring seed (default: 0)")
-    p.add_argument("--batch-size", type=int, default=64, help="scoring batch size (default: 64)")
+    p.add_argument("--seed", type=at_least(0), default=0, help="scoring seed (default: 0)")
+    p.add_argument(
+        "--batch-size", type=at_least(1), default=64, help="scoring batch size (default: 64)"
+    )
     p.add_argument("--out", metavar="DIR", help="write fidelity.csv and fidelity.md here")
     p.set_defaults(func=cmd_fidelity)
 
     p = command("perf", "time the proxy panel fused vs unfused, GFLOP/s, memory growth")
-    p.add_argument("--archs", type=int, default=10, help="architectures timed (default: 10)")
+    p.add_argument(
+        "--archs", type=at_least(1), default=10, help="architectures timed (default: 10)"
+    )
     p.add_argument("--proxies", default="all", help="proxies to time (default: all)")
-    p.add_argument("--batch-size", type=int, default=64, help="minibatch size (default: 64)")
+    p.add_argument(
+        "--batch-size", type=at_least(1), default=64, help="minibatch size (default: 64)"
+    )
     p.add_argument(
         "--memory",
-        type=int,
+        type=at_least(0),
         default=0,
         metavar="N",
         help="also score N architectures in one process and track RSS",
@@ -856,23 +1139,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports/perf", metavar="DIR", help="report directory")
     p.set_defaults(func=cmd_perf)
 
+    p = command(
+        "study", "a space without a benchmark: sample, score, train briefly, report (see README)"
+    )
+    p.add_argument("--space", required=True, help=SPACE_HELP.replace(" (default: nb201)", ""))
+    p.add_argument("--dataset", default="cifar10", help="cifar10 or cifar100 (default: cifar10)")
+    p.add_argument("--sample", type=at_least(1), default=24, help="architectures (default: 24)")
+    p.add_argument(
+        "--sample-seed", type=at_least(0), default=0, help="seed of the sample (default: 0)"
+    )
+    p.add_argument("--proxies", default="all", help="proxies (default: all)")
+    p.add_argument(
+        "--seed", type=at_least(0), default=0, help="scoring and training seed (default: 0)"
+    )
+    p.add_argument("--batch-size", type=at_least(1), default=64, help="scoring batch (default: 64)")
+    p.add_argument("--epochs", type=at_least(1), default=5, help="training epochs (default: 5)")
+    p.add_argument(
+        "--train-size", type=at_least(0), default=3000, help="training images (default: 3000)"
+    )
+    p.add_argument(
+        "--valid-size", type=at_least(0), default=500, help="validation images (default: 500)"
+    )
+    p.add_argument(
+        "--train-batch-size", type=at_least(1), default=64, help="training batch (default: 64)"
+    )
+    p.add_argument(
+        "--lr", type=positive_float, default=0.1, help="initial learning rate (default: 0.1)"
+    )
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
+    p.add_argument(
+        "--bootstrap", type=at_least(1), default=1000, help="bootstrap resamples (default: 1000)"
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.set_defaults(func=cmd_study)
+
     p = command("bench", "the main job: checks, scoring, correlation report (see README)")
     p.add_argument("--out", default="reports/bench", metavar="DIR", help="report directory")
     p.add_argument("--config", metavar="FILE.toml", help="pipeline settings (see README)")
     p.add_argument(
         "--params-sample",
-        type=int,
+        type=at_least(1),
         metavar="N",
         help="architectures whose params are checked against the table (default 1000)",
     )
-    p.add_argument("--sample", type=int, metavar="N", help="architectures scored per dataset")
+    p.add_argument(
+        "--sample", type=at_least(1), metavar="N", help="architectures scored per dataset"
+    )
     p.add_argument(
         "--foundation-only", action="store_true", help="only the foundation checks (no scoring)"
     )
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    p.add_argument("--seed", type=at_least(0), default=0, help="sampling seed (default: 0)")
     p.add_argument(
         "--workers",
-        type=int,
+        type=at_least(1),
         default=_default_workers(),
         help="processes for counting params/FLOPs (default: CPU count, at most 8)",
     )

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from zcbench.datasets import dataset_info
 from zcbench.flops import model_cost
-from zcbench.spaces import get_space
+from zcbench.spaces import get_space, space_ref
 from zcbench.types import Arch
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,10 @@ def cost_table(
     for ``dataset`` (its classes and resolution), counted on the built model."""
     info = dataset_info(dataset)
     space = get_space(space_name, data_dir)
-    jobs = [(space.name, data_dir, space.validate(a).genotype, info.name) for a in archs]
+    genotypes = [space.validate(a).genotype for a in archs]
+    parallel = workers > 1 and len(genotypes) > 50
+    ref = space_ref(space) if parallel else space.name  # workers import a user's space
+    jobs = [(ref, data_dir, g, info.name) for g in genotypes]
     bar = dict(
         total=len(jobs),
         desc=f"{space.name}/{info.name} params+FLOPs",
@@ -53,7 +56,7 @@ def cost_table(
         disable=not progress,
         smoothing=0.05,
     )
-    if workers > 1 and len(jobs) > 50:
+    if parallel:
         ctx = mp.get_context("spawn")  # fork after torch threads is unsafe
         with ctx.Pool(workers, initializer=_init_worker) as pool:
             rows = list(tqdm(pool.imap(_cost_row, jobs, chunksize=32), **bar))

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from zcbench.datasets import DatasetInfo, dataset_info
-from zcbench.errors import DataError, ZCBenchError
+from zcbench.errors import DataError, ZCBenchError, shown
 from zcbench.paths import data_file
 from zcbench.types import Batch
 
@@ -75,7 +75,7 @@ def load_images(
     """The images of ``dataset`` in ``split`` (``train``, ``test`` or ``all``)."""
     info = dataset_info(dataset)
     if split not in SPLITS:
-        raise ZCBenchError(f"unknown split {split!r}; expected one of: {', '.join(SPLITS)}")
+        raise ZCBenchError(f"unknown split {shown(split)}; expected one of: {', '.join(SPLITS)}")
     path = data_file(info.image_file, data_dir).resolve()
     arrays = load_npz(path)
     x, y = arrays["x"], arrays["y"].astype(np.int64)
@@ -147,7 +147,7 @@ def minibatch(
     """A seeded minibatch of real, NB201-normalised images and labels."""
     if sampling not in SAMPLINGS:
         raise ZCBenchError(
-            f"unknown sampling {sampling!r}; expected one of: {', '.join(SAMPLINGS)}"
+            f"unknown sampling {shown(sampling)}; expected one of: {', '.join(SAMPLINGS)}"
         )
     images = load_images(dataset, split, data_dir)
     n = len(images)

@@ -27,6 +27,19 @@ class DataError(ZCBenchError, OSError):
     """A benchmark data file is missing, unreadable or does not have the expected content."""
 
 
+#: how many characters of a user's input an error message repeats
+SHOWN = 60
+
+
+def shown(text: object, limit: int = SHOWN) -> str:
+    """``text`` quoted for a one-line error message, cut to ``limit`` characters (a pasted
+    3,000-character string must not become a 3,000-character error)."""
+    s = text if isinstance(text, str) else repr(text)
+    if len(s) <= limit:
+        return repr(s) if isinstance(text, str) else s
+    return f"{s[:limit]!r}... ({len(s):,} characters)"
+
+
 def unknown(kind: str, name: object, known: list[str] | tuple[str, ...]) -> UnknownNameError:
     """Build the standard 'unknown X' error listing the accepted names."""
-    return UnknownNameError(f"unknown {kind} {name!r}; expected one of: {', '.join(known)}")
+    return UnknownNameError(f"unknown {kind} {shown(name)}; expected one of: {', '.join(known)}")

@@ -11,6 +11,8 @@ found is joined afterwards by the report, never shown to the searcher.
   :class:`~zcbench.proxy_source.StoreProxySource`: signed, higher = better, NaN = failed) and
   counts the distinct architectures evaluated separately (they are not ground truth and do
   not use the budget);
+* a measured table (:class:`~zcbench.truth.TrainedTruth`) trains an architecture it does not
+  hold yet when it is queried (that is what the query costs), and adds it to the table;
 * an optional latency constraint (``max_latency={"pixel3": 10.0}``, in the table's units)
   marks architectures over the limit as infeasible: querying one costs a query and returns
   ``-inf`` (the searcher learns it is unusable), and the incumbent never takes it.
@@ -56,6 +58,8 @@ class Oracle:
     #: a store-backed scorer with ``scores(archs) -> (n, n_proxies)``; None: proxy_scores()
     #: refuses
     proxy_source: ProxySource | None = None
+    #: trains architectures the table lacks (a TrainedTruth); None: such a query is an error
+    trainer: object | None = None
     queries: int = 0
     proxy_evaluations: int = 0
     _seen: dict[int, float] = field(default_factory=dict, repr=False)
@@ -101,9 +105,29 @@ class Oracle:
         if self.queries >= self.budget:
             raise BudgetExhausted(f"the budget of {self.budget} queries is used up")
         self.queries += 1
-        value = float(self._signal.loc[index]) if self.feasible(arch) else -math.inf
+        if not self.feasible(arch):
+            value = -math.inf
+        else:
+            if index not in self._signal.index:
+                self._fill(arch)
+            value = float(self._signal.loc[index])
         self._seen[index] = value
         return value
+
+    def _fill(self, arch: Arch) -> None:
+        if self.trainer is None:
+            raise ZCBenchError(
+                f"{self.space.to_str(arch)} has no ground truth in the {self.space.name} table "
+                f"for {self.dataset}; search with --truth DIR to train what is missing"
+            )
+        self.trainer.train([arch])  # type: ignore[attr-defined]
+        self.table = self.trainer.table  # type: ignore[attr-defined]
+        self._signal = self.table.get(self.dataset, self.signal)
+
+    def final(self, index: int) -> float:
+        """The table's final metric for an architecture already queried (for the trace,
+        after the searcher has seen the signal; never shown to the searcher)."""
+        return float(self.table.get(self.dataset, self.table.final_metric).loc[index])
 
     def proxy_scores(self, archs: Sequence[Arch]) -> np.ndarray:
         """Signed zero-cost scores, one row per architecture (one column per proxy)."""

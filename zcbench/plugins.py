@@ -6,19 +6,9 @@ from __future__ import annotations
 import importlib
 import re
 
-from zcbench.errors import ZCBenchError
+from zcbench.errors import ZCBenchError, shown
 
 _PATH_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
-#: how much of a user's text an error message repeats
-ECHO = 80
-
-
-def shorten(text: object, limit: int = ECHO) -> str:
-    """``repr`` of user input, cut to ``limit`` characters (errors stay one short line)."""
-    r = repr(text)
-    if len(r) <= limit:
-        return r
-    return r[: limit - 4] + "...'" if r.startswith("'") else r[:limit] + "..."
 
 
 def is_object_path(text: str) -> bool:
@@ -32,7 +22,7 @@ def import_object(path: str, what: str) -> object:
     text = str(path).strip()
     if not _PATH_RE.match(text):
         raise ZCBenchError(
-            f"malformed {what} path {shorten(path)}; expected 'module:attribute', "
+            f"malformed {what} path {shown(path)}; expected 'module:attribute', "
             "e.g. 'my_pkg.nets:build_resnet'"
         )
     module_name, attr = text.split(":")

@@ -85,6 +85,8 @@ class ReportConfig:
     #: the architecture indexes to report (None: every one in the store); ``zcbench bench``
     #: passes its sample, so scores left in its store by earlier configurations stay out
     archs: Sequence[int] | None = None
+    #: what the main target measures (a measured table's description; set from the table)
+    target_description: str = ""
 
 
 def _directions(proxies: Sequence[str]) -> dict[str, bool]:
@@ -103,11 +105,11 @@ def ensemble_scores(
     scores: pd.DataFrame,
     directions: dict[str, bool],
     target: pd.Series,
-    train: pd.Index,
+    train: pd.Index | None,
 ) -> pd.DataFrame:
     """The ensembles as extra columns: vote (Abdelfattah's members, when scored), mean and
     log rank over every proxy except the size baselines, learned over the same members
-    (fitted on ``train``'s ``target``)."""
+    (fitted on ``train``'s ``target``; left out when ``train`` is None)."""
     members = [c for c in scores.columns if c not in SIZE_BASELINES]
     out = {}
     if all(m in scores.columns for m in VOTE_MEMBERS):
@@ -115,14 +117,20 @@ def ensemble_scores(
     if len(members) >= 2:
         out["mean_rank"] = mean_rank(scores, directions, members)
         out["log_rank"] = log_rank(scores, directions, members)
-        out["learned"] = learned(scores, directions, members, target, train)
+        if train is not None:
+            out["learned"] = learned(scores, directions, members, target, train)
     return pd.DataFrame(out, index=scores.index)
 
 
-def unique_representatives(space_name: str, index: pd.Index) -> pd.Index:
-    """The lowest index of each canonical class among ``index``."""
+#: the fewest held-out architectures the learned ensemble is read on
+MIN_HELD_OUT = 10
+
+
+def unique_representatives(space_name: str, archs: pd.Series) -> pd.Index:
+    """The lowest index of each canonical class among ``archs`` (architecture strings by
+    index, as stored)."""
     space = get_space(space_name)
-    keys = pd.Series([space.canonical(space.from_index(int(i))) for i in index], index=index)
+    keys = pd.Series([space.canonical(space.parse(a)) for a in archs], index=archs.index)
     return pd.Index(sorted(keys.groupby(keys).apply(lambda s: s.index.min())))
 
 
@@ -267,9 +275,10 @@ def _save(fig: Figure, path: Path) -> Path:
 def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -> pd.DataFrame:
     """Write the report folder; returns the correlations frame."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     if not Path(config.store).is_file():
         raise ZCBenchError(f"no results store at {config.store}; run 'zcbench score' first")
+    if table.description and not config.target_description:
+        config.target_description = table.description
     with ResultStore(config.store, readonly=True) as store:
         frame = store.frame(
             "space = ? AND seed = ? AND batch_size = ?",
@@ -284,6 +293,7 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
         frame = frame[frame["arch_index"].isin(list(config.archs))]
     frame, left_out = panel_rows(frame)
     datasets = list(config.datasets or sorted(frame["dataset"].unique()))
+    out.mkdir(parents=True, exist_ok=True)  # after the checks: a failed report leaves nothing
     all_rows, figures, matrices, paired = [], [], {}, {}
     for dataset in datasets:
         sub = frame[frame["dataset"] == dataset]
@@ -296,14 +306,29 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
         if config.targets[0] not in truth:
             raise ZCBenchError(f"{config.targets[0]} is not in the {dataset} table")
         primary = truth[config.targets[0]].rename(config.targets[0])
-        train, held_out = learned_split(scores.index, config.learned_labels, config.learned_seed)
+        if config.learned_labels and len(scores) >= config.learned_labels + MIN_HELD_OUT:
+            train, held_out = learned_split(
+                scores.index, config.learned_labels, config.learned_seed
+            )
+        else:
+            train = held_out = None
+            if config.learned_labels:
+                log.warning(
+                    "%s: the learned ensemble is left out: %d architectures, it needs %d "
+                    "labelled plus %d held out", dataset, len(scores), config.learned_labels,
+                    MIN_HELD_OUT,
+                )  # fmt: skip
         ens = ensemble_scores(scores, directions, primary, train)
         params = scores["params"] if "params" in scores else None
         flops = scores["flops"] if "flops" in scores else None
         everything = pd.concat([scores, ens], axis=1)
-        unique = unique_representatives(config.space, scores.index)
+        archs = sub.drop_duplicates("arch_index").set_index("arch_index")["arch"]
+        unique = unique_representatives(config.space, archs.reindex(scores.index))
         main_rows = None
-        for subset, idx in (("all", scores.index), ("unique", unique), ("held_out", held_out)):
+        subsets = [("all", scores.index), ("unique", unique)]
+        if held_out is not None:
+            subsets.append(("held_out", held_out))
+        for subset, idx in subsets:
             cols = (
                 everything.columns
                 if subset == "held_out"
@@ -525,11 +550,23 @@ def _protocol(
         *partial,
         f"- targets: {', '.join(config.targets)} (first = main); signed correlations (a "
         "positive value means the proxy ranks good architectures high)",
+        *([f"- the target is {config.target_description}"] if config.target_description else []),
         f"- intervals: 95% percentile bootstrap over architectures, {config.n_boot} resamples",
         f"- ensembles over every proxy but #params / FLOPs; `vote` = Abdelfattah's "
-        f"{', '.join(VOTE_MEMBERS)}; `learned` fitted on {config.learned_labels} labelled "
-        f"architectures (seed {config.learned_seed}) and read on the held-out rest only",
-        "- subsets: all; unique (one architecture per canonical class); held_out",
+        f"{', '.join(VOTE_MEMBERS)}; "
+        + (
+            f"`learned` fitted on {config.learned_labels} labelled architectures (seed "
+            f"{config.learned_seed}) and read on the held-out rest only"
+            if (
+                frame.groupby("dataset")["arch_index"].nunique()
+                >= config.learned_labels + MIN_HELD_OUT
+            ).all()
+            and config.learned_labels
+            else f"`learned` left out (it needs {config.learned_labels or 'some'} labelled "
+            f"architectures plus {MIN_HELD_OUT} held out)"
+        ),
+        "- subsets: all; unique (one architecture per canonical class)"
+        + ("; held_out" if config.learned_labels else ""),
         f"- packages: {', '.join(f'{k} {v}' for k, v in config.packages.items())}",
     ]
 
@@ -542,7 +579,9 @@ def _markdown(result, config, frame, figures, sections=(), left_out=None, paired
         lines += ["", f"## Ensembles vs the best single proxy ({target}, held out)", ""]
         lines += headline
     for dataset in dict.fromkeys(result["dataset"]):
-        for subset in ("all", "held_out"):
+        for subset in dict.fromkeys(result.loc[result["dataset"] == dataset, "subset"]):
+            if subset == "unique":
+                continue
             lines += [
                 "",
                 f"## {dataset}: vs {target}, {subset}",
@@ -583,7 +622,9 @@ def _html(result, config, frame, figures, sections=(), left_out=None, paired=Non
         parts += [f"<li>{html.escape(line[2:])}</li>" for line in headline]
         parts.append("</ul>")
     for dataset in dict.fromkeys(result["dataset"]):
-        for subset in ("all", "held_out"):
+        for subset in dict.fromkeys(result.loc[result["dataset"] == dataset, "subset"]):
+            if subset == "unique":
+                continue
             parts.append(f"<h2>{html.escape(dataset)}: vs {target}, {subset}</h2>")
             parts.append(_summary_table(result, dataset, target, subset).to_html(index=False))
     parts.append("<h2>Figures</h2>")

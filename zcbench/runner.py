@@ -28,7 +28,7 @@ from zcbench.datasets import dataset_info
 from zcbench.errors import ZCBenchError
 from zcbench.proxies.base import ENTRY_POINT_GROUP, ProxySpec
 from zcbench.scoring import DTYPES, ProxyResult, score_arch
-from zcbench.spaces import get_space
+from zcbench.spaces import get_space, space_ref
 from zcbench.spaces.base import SearchSpace
 from zcbench.store import ResultStore
 from zcbench.types import Arch, Batch
@@ -188,8 +188,9 @@ def run_scoring(
             pending.append((arch, todo))
     summary.skipped = len(archs) - len(pending)
     job = _Job(
-        space.name, data_dir, batch, info.num_classes, seed, device, dtype, fused, tuple(specs)
-    )
+        space_ref(space) if workers > 1 else space.name, data_dir, batch, info.num_classes, seed,
+        device, dtype, fused, tuple(specs),
+    )  # fmt: skip
     threads = threads or (max(1, torch.get_num_threads() // workers) if workers > 1 else None)
     versions_now = package_versions()
     expected = {**versions_now, **compute_environment()}  # what this run's rows will record
@@ -263,6 +264,7 @@ class WorkerTraceback(Exception):
 class _Job:
     """What every architecture of one run is scored with (sent to worker processes)."""
 
+    #: the space's name, or its class path for worker processes (:func:`space_ref`)
     space: str
     data_dir: str | None
     batch: Batch

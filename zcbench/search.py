@@ -23,11 +23,12 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from zcbench.benchmarks import BenchmarkTable
-from zcbench.errors import ZCBenchError
+from zcbench.errors import ZCBenchError, shown
 from zcbench.oracle import DEFAULT_SIGNAL, Oracle
 from zcbench.searchers import get_searcher
 from zcbench.spaces.base import SearchSpace
 
+#: NB201's final metric (a table names its own: ``BenchmarkTable.final_metric``)
 FINAL_METRIC = "test_acc_200ep"
 MAX_FREE_ASKS = 10_000
 
@@ -44,7 +45,7 @@ def parse_searcher(spec: str) -> tuple[type, dict[str, int | float]]:
         key, sep, text = part.partition("=")
         if not sep or key not in accepted:
             raise ZCBenchError(
-                f"bad searcher option {part!r} in {spec!r}; {name} takes "
+                f"bad searcher option {shown(part)} in {shown(spec)}; {name} takes "
                 + (", ".join(f"{k}=VALUE" for k in accepted) or "no options")
             )
         try:
@@ -53,7 +54,9 @@ def parse_searcher(spec: str) -> tuple[type, dict[str, int | float]]:
             try:
                 options[key] = float(text)
             except ValueError:
-                raise ZCBenchError(f"searcher option {key} takes a number; got {text!r}") from None
+                raise ZCBenchError(
+                    f"searcher option {key} takes a number; got {shown(text)}"
+                ) from None
     return cls, options
 
 
@@ -69,6 +72,7 @@ def run_once(
     max_latency: dict[str, float] | None = None,
     proxy_source=None,
     options: dict | None = None,
+    trainer=None,
 ) -> pd.DataFrame:
     """One run: a trace with one row per ground-truth query. ``searcher_name`` may carry
     options, ``zc:n=1000`` (see :func:`parse_searcher`)."""
@@ -80,6 +84,7 @@ def run_once(
         signal=signal,
         max_latency=dict(max_latency or {}),
         proxy_source=proxy_source,
+        trainer=trainer,
     )
     cls, parsed = parse_searcher(searcher_name)
     try:
@@ -87,7 +92,6 @@ def run_once(
     except ValueError as exc:
         raise ZCBenchError(f"{searcher_name}: {exc}") from None
     searcher.bind(oracle)
-    final = table.get(dataset, FINAL_METRIC)
     rows = []
     best_index, best_signal = None, -math.inf
     free = 0
@@ -117,7 +121,7 @@ def run_once(
                 "incumbent": best_index,
                 "incumbent_signal": best_signal if best_index is not None else math.nan,
                 "incumbent_test_acc": (
-                    float(final.loc[best_index]) if best_index is not None else math.nan
+                    oracle.final(best_index) if best_index is not None else math.nan
                 ),
                 "proxy_evaluations": oracle.proxy_evaluations,
             }
@@ -202,7 +206,7 @@ def summarise(trace: pd.DataFrame, table: BenchmarkTable) -> pd.DataFrame:
             if base is not None and searcher != BASELINE
             else (math.nan,) * 3
         )
-        optimum = float(table.get(dataset, FINAL_METRIC).max())
+        optimum = float(table.get(dataset, table.final_metric).max())
         rows.append(
             {
                 "searcher": searcher,
@@ -224,7 +228,9 @@ def summarise(trace: pd.DataFrame, table: BenchmarkTable) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def anytime_figure(trace: pd.DataFrame, dataset: str, budget: int) -> Figure:
+def anytime_figure(
+    trace: pd.DataFrame, dataset: str, budget: int, final_metric: str = FINAL_METRIC
+) -> Figure:
     """Incumbent test accuracy vs ground-truth queries: mean and 95% interval over runs."""
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
@@ -238,7 +244,7 @@ def anytime_figure(trace: pd.DataFrame, dataset: str, budget: int) -> Figure:
         (line,) = ax.plot(wide.index, mean, label=f"{searcher} ({wide.shape[1]} runs)")
         ax.fill_between(wide.index, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel("ground-truth queries")
-    ax.set_ylabel(f"incumbent {FINAL_METRIC}")
+    ax.set_ylabel(f"incumbent {final_metric}")
     ax.set_title(f"{dataset}, budget {budget}: mean and 95% interval over runs", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -254,7 +260,8 @@ class SearchJob:
     budgets: Sequence[int] = (100,)
     runs: int = 100
     seed: int = 0
-    signal: str = DEFAULT_SIGNAL
+    #: what the searcher sees; None: the table's own (NB201: valid_acc_12ep)
+    signal: str | None = None
     max_latency: dict[str, float] = field(default_factory=dict)
     #: proxy (or comma-separated ensemble) of the zero-cost guided searchers
     proxy: str = "naswot"
@@ -273,25 +280,37 @@ def run_search(
     *,
     data_dir=None,
     progress: bool = True,
+    trainer=None,
 ) -> pd.DataFrame:
     """Run the job; write ``trace.csv``, ``summary.csv``, ``search.md`` and anytime plots into
-    ``out``; return the summary."""
+    ``out``; return the summary. ``trainer`` (a :class:`~zcbench.truth.TrainedTruth`) trains
+    the architectures a measured table lacks when they are queried."""
     from zcbench.datasets import dataset_info
 
-    if space.name != "nb201":
-        raise ZCBenchError(f"search needs a table of ground truth; {space.name} has none here")
+    if table.space != space.name:
+        raise ZCBenchError(
+            f"search of {space.name} needs its ground truth; the table given is {table.space}'s "
+            "(for a space without a benchmark: zcbench verify, then --truth DIR)"
+        )
     datasets = [dataset_info(d).name for d in job.datasets]
     guided = [n for n in job.searchers if parse_searcher(n)[0].needs_proxy]
-    if job.signal not in table.metrics:
+    signal = job.signal or table.signal
+    if signal not in table.metrics:
         raise ZCBenchError(
-            f"unknown signal {job.signal!r}; expected one of {', '.join(table.metrics)}"
+            f"unknown signal {shown(signal)}; expected one of {', '.join(table.metrics)}"
+        )
+    missing = [d for d in datasets if d not in table.datasets]
+    if missing:
+        raise ZCBenchError(
+            f"the {space.name} ground truth has no {missing[0]}; it covers "
+            + ", ".join(table.datasets)
         )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     limits = dict(job.max_latency)
     print(
         f"searching {space.name} with {', '.join(job.searchers)} on {', '.join(datasets)}: "
-        f"budgets {', '.join(map(str, job.budgets))} queries of {job.signal}, {job.runs} runs "
+        f"budgets {', '.join(map(str, job.budgets))} queries of {signal}, {job.runs} runs "
         f"each, seeds {job.seed}..{job.seed + job.runs - 1}"
         + (f", latency {limits}" if limits else "")
     )
@@ -317,7 +336,7 @@ def run_search(
         traces = [
             run_many(
                 name, space, table, ds, budget, job.runs, job.seed,
-                progress=progress, signal=job.signal, max_latency=limits,
+                progress=progress, signal=signal, max_latency=limits, trainer=trainer,
                 proxy_source=sources[ds] if name in guided else None,
             )
             for ds in datasets
@@ -332,11 +351,11 @@ def run_search(
         print(f"proxy scores: {scored:,} architectures scored now, the rest read from the store")
     trace = pd.concat(traces, ignore_index=True)
     trace.to_csv(out / "trace.csv", index=False)
-    summary = summarise(trace, table)
+    summary = summarise(trace, trainer.table if trainer is not None else table)
     summary.to_csv(out / "summary.csv", index=False)
     for ds in datasets:
         for budget in job.budgets:
-            fig = anytime_figure(trace, ds, budget)
+            fig = anytime_figure(trace, ds, budget, table.final_metric)
             fig.savefig(out / f"anytime_{ds}_{budget}.png", dpi=110)
     proxy_note = (
         f" Zero-cost guided searchers read {sources[datasets[0]].label} (batch "
@@ -345,9 +364,9 @@ def run_search(
         else ""
     )
     (out / "search.md").write_text(
-        f"# Search: {', '.join(job.searchers)}\n\nSignal {job.signal} (the searcher's only "
+        f"# Search: {', '.join(job.searchers)}\n\nSignal {signal} (the searcher's only "
         f"view of ground truth), budgets {list(job.budgets)} queries, {job.runs} runs, seed "
-        f"{job.seed}; final metric: the last incumbent's test_acc_200ep.{proxy_note}\n\n"
+        f"{job.seed}; final metric: the last incumbent's {table.final_metric}.{proxy_note}\n\n"
         + summary.drop(columns=["optimum"]).to_markdown(index=False)
         + "\n\n"
         + "\n".join(f"![{ds} {b}](anytime_{ds}_{b}.png)" for ds in datasets for b in job.budgets)

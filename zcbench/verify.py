@@ -28,7 +28,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +66,9 @@ class Recipe:
     #: training images used (0 = every training image available)
     train_size: int = 0
     seed: int = 0
+    #: validation images held out of the training images (0 = none): for ground truth by
+    #: training, so that searchers read a validation accuracy and the report a test accuracy
+    valid_size: int = 0
 
     def check(self) -> None:
         if self.epochs <= 0:
@@ -74,6 +77,8 @@ class Recipe:
             raise ZCBenchError(f"batch size must be positive; got {self.batch_size}")
         if self.train_size < 0:
             raise ZCBenchError(f"train size must be >= 0 (0 = all); got {self.train_size}")
+        if self.valid_size < 0:
+            raise ZCBenchError(f"validation size must be >= 0 (0 = none); got {self.valid_size}")
         if not self.lr > 0:
             raise ZCBenchError(f"learning rate must be positive; got {self.lr}")
 
@@ -84,6 +89,22 @@ class Recipe:
 
 # -- data --------------------------------------------------------------------------------------
 def training_images(dataset: str, recipe: Recipe, data_dir=None) -> ImageSet:
+    """The training images of the recipe (``train_size`` of them, 0 = all), never any of the
+    validation images (:func:`validation_images`)."""
+    return _split_training(dataset, recipe, data_dir)[0]
+
+
+def validation_images(dataset: str, recipe: Recipe, data_dir=None) -> ImageSet | None:
+    """``valid_size`` images of the training split held out of training (None when 0)."""
+    return _split_training(dataset, recipe, data_dir)[1]
+
+
+def _subset(images: ImageSet, keep: np.ndarray) -> ImageSet:
+    return ImageSet(images.info, images.split, images.x[keep], images.y[keep],
+                    images.positions[keep])  # fmt: skip
+
+
+def _split_training(dataset: str, recipe: Recipe, data_dir=None):
     images = load_images(dataset, "train", data_dir)
     if images.info.name == "ImageNet16-120":
         raise ZCBenchError(
@@ -92,6 +113,19 @@ def training_images(dataset: str, recipe: Recipe, data_dir=None) -> ImageSet:
         )
     if len(images) == 0:
         raise ZCBenchError(f"the training set of {images.info.name} is empty")
+    valid = None
+    if recipe.valid_size:
+        if recipe.valid_size + max(recipe.train_size, 1) > len(images):
+            raise ZCBenchError(
+                f"validation size {recipe.valid_size} plus train size {recipe.train_size} "
+                f"exceed the {len(images)} training images of {images.info.name}"
+            )
+        rng = np.random.default_rng([recipe.seed, 104729])
+        held = np.sort(rng.choice(len(images), size=recipe.valid_size, replace=False))
+        rest = np.setdiff1d(np.arange(len(images)), held)
+        valid = _subset(images, held)
+        valid = ImageSet(valid.info, "valid", valid.x, valid.y, valid.positions)
+        images = _subset(images, rest)
     if recipe.train_size:
         if recipe.train_size > len(images):
             raise ZCBenchError(
@@ -100,9 +134,8 @@ def training_images(dataset: str, recipe: Recipe, data_dir=None) -> ImageSet:
             )
         rng = np.random.default_rng([recipe.seed, 7919])
         keep = np.sort(rng.choice(len(images), size=recipe.train_size, replace=False))
-        x, y, positions = images.x[keep], images.y[keep], images.positions[keep]
-        images = ImageSet(images.info, "train", x, y, positions)
-    return images
+        images = _subset(images, keep)
+    return images, valid
 
 
 def held_out_images(dataset: str, test_set: str = "sample", data_dir=None) -> ImageSet:
@@ -185,9 +218,11 @@ def train_arch(
     device: str = "cpu",
     progress: bool = True,
     on_step: Callable[[int, int], None] | None = None,
+    valid: ImageSet | None = None,
 ) -> dict:
     """Train one architecture (resuming from ``checkpoint``); returns the final checkpoint
-    state: ``history`` (one row per epoch), ``train_seconds``, ``done``.
+    state: ``history`` (one row per epoch, with ``valid_acc`` when ``valid`` images are
+    given), ``train_seconds``, ``done``.
 
     ``on_step(epoch, step)`` is called after every optimiser step (tests interrupt with it).
     """
@@ -195,7 +230,7 @@ def train_arch(
     info = train.info
     recipe_row = asdict(recipe)
     state = load_checkpoint(checkpoint)
-    if state is not None and state["recipe"] != recipe_row:
+    if state is not None and not _same_recipe(state["recipe"], recipe_row):
         raise ZCBenchError(
             f"checkpoint {checkpoint} was trained with a different recipe "
             f"({state['recipe']}); use another --out or delete it"
@@ -250,15 +285,16 @@ def train_arch(
                 on_step(epoch, step)
         seconds = time.perf_counter() - start
         test_acc = evaluate(model, test, device)
-        state["history"].append(
-            {
-                "epoch": epoch + 1,
-                "train_loss": loss_sum / len(train),
-                "train_acc": 100.0 * correct / len(train),
-                "test_acc": test_acc,
-                "seconds": seconds,
-            }
-        )
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": loss_sum / len(train),
+            "train_acc": 100.0 * correct / len(train),
+            "test_acc": test_acc,
+            "seconds": seconds,
+        }
+        if valid is not None:
+            row["valid_acc"] = evaluate(model, valid, device)
+        state["history"].append(row)
         state["epoch"] = epoch + 1
         state["train_seconds"] += seconds
         state["done"] = state["epoch"] == recipe.epochs
@@ -266,6 +302,13 @@ def train_arch(
         state["optimizer"] = optimizer.state_dict()
         _save(state, checkpoint)
     return state
+
+
+def _same_recipe(saved: dict, now: dict) -> bool:
+    """A checkpoint's recipe against this run's (fields added to the recipe since the
+    checkpoint was written count as their defaults)."""
+    defaults = {f.name: f.default for f in fields(Recipe)}
+    return all(saved.get(k, defaults.get(k)) == v for k, v in now.items())
 
 
 # -- choosing architectures --------------------------------------------------------------------
@@ -315,9 +358,9 @@ def from_store(store, space: SearchSpace, dataset: str, proxy: str, top: int,
 # -- the whole job ------------------------------------------------------------------------------
 def verify(
     space: SearchSpace,
-    table: BenchmarkTable,
+    table: BenchmarkTable | None,
     dataset: str,
-    indices: Sequence[int],
+    selection: Sequence[int | Arch],
     recipe: Recipe,
     out: str | Path,
     *,
@@ -327,13 +370,19 @@ def verify(
     progress: bool = True,
     on_step: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
-    """Train every architecture (resuming), then write ``verify.csv``, ``curves.csv``,
-    ``verify.md`` and the figures into ``out``; returns the verify table."""
+    """Train every architecture (indexes or Archs; resuming), then write ``verify.csv``,
+    ``curves.csv``, ``verify.md``, the figures and the measured ground truth
+    (:mod:`zcbench.truth`: ``ground_truth.csv`` + ``ground_truth.json``) into ``out``; returns
+    the verify table. ``table``: the space's tabulated benchmark to compare with, or None for
+    a space without one (the training is then the ground truth)."""
     recipe.check()
-    if not indices:
+    if not selection:
         raise ZCBenchError("no architectures to verify")
-    archs = [space.from_index(space.check_index(int(i))) for i in indices]
-    train = training_images(dataset, recipe, data_dir)
+    archs = [
+        space.validate(a) if isinstance(a, Arch) else space.from_index(space.check_index(int(a)))
+        for a in selection
+    ]
+    train, valid = _split_training(dataset, recipe, data_dir)
     test = held_out_images(dataset, test_set, data_dir)
     out = Path(out)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -344,36 +393,48 @@ def verify(
             tqdm.write(f"[{n}/{len(archs)}] #{space.index(arch)} {space.to_str(arch)}")
         states.append(
             train_arch(space, arch, train, test, recipe, path, device=device,
-                       progress=progress, on_step=on_step)
+                       progress=progress, on_step=on_step, valid=valid)
         )  # fmt: skip
     result = results_table(states, table, dataset, recipe, len(train), len(test))
     write_outputs(result, states, out, dataset, recipe, test_set, len(train), len(test), device)
+    from zcbench.truth import write_truth
+
+    n_valid = len(valid) if valid else 0
+    write_truth(out, space, dataset, states, recipe, test_set=test_set, device=device,
+                n_train=len(train), n_valid=n_valid, n_test=len(test))  # fmt: skip
     return result
 
 
 def results_table(states, table, dataset, recipe, n_train, n_test) -> pd.DataFrame:
+    """One row per trained architecture; with a ``table``, its 12- and 200-epoch test
+    accuracies beside ours and the difference from the one matching our schedule."""
     rows = []
-    t12 = table.get(dataset, "test_acc_12ep")
-    t200 = table.get(dataset, "test_acc_200ep")
+    if table is not None:
+        t12 = table.get(dataset, "test_acc_12ep")
+        t200 = table.get(dataset, "test_acc_200ep")
     for s in states:
-        ours = s["history"][-1]["test_acc"]
-        ref = float(t200.loc[s["index"]]) if recipe.epochs >= 200 else float(t12.loc[s["index"]])
-        rows.append(
-            {
-                "index": s["index"],
-                "arch": s["arch"],
-                "epochs": s["epoch"],
-                "our_acc": round(ours, 3),
-                "table_test_acc_12ep": float(t12.loc[s["index"]]),
-                "table_test_acc_200ep": float(t200.loc[s["index"]]),
-                "delta": round(ours - ref, 3),
-                "delta_vs": "test_acc_200ep" if recipe.epochs >= 200 else "test_acc_12ep",
-                "final_train_acc": round(s["history"][-1]["train_acc"], 3),
-                "train_seconds": round(s["train_seconds"], 1),
-                "train_images": n_train,
-                "test_images": n_test,
-            }
+        last = s["history"][-1]
+        ours = last["test_acc"]
+        row = {"index": s["index"], "arch": s["arch"], "epochs": s["epoch"],
+               "our_acc": round(ours, 3)}  # fmt: skip
+        if "valid_acc" in last:
+            row["our_valid_acc"] = round(last["valid_acc"], 3)
+        if table is not None:
+            t200_i, t12_i = float(t200.loc[s["index"]]), float(t12.loc[s["index"]])
+            ref = t200_i if recipe.epochs >= 200 else t12_i
+            row.update(
+                table_test_acc_12ep=t12_i,
+                table_test_acc_200ep=t200_i,
+                delta=round(ours - ref, 3),
+                delta_vs="test_acc_200ep" if recipe.epochs >= 200 else "test_acc_12ep",
+            )
+        row.update(
+            final_train_acc=round(last["train_acc"], 3),
+            train_seconds=round(s["train_seconds"], 1),
+            train_images=n_train,
+            test_images=n_test,
         )
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -390,13 +451,50 @@ def rank_agreement(result: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_outputs(result, states, out, dataset, recipe, test_set, n_train, n_test, device):
-    from matplotlib.figure import Figure
 
     result.to_csv(out / "verify.csv", index=False)
     curves = pd.DataFrame([{"index": s["index"], **row} for s in states for row in s["history"]])
     curves.to_csv(out / "curves.csv", index=False)
-    agreement = rank_agreement(result) if len(result) >= 3 else pd.DataFrame()
+    tabulated = "table_test_acc_12ep" in result
+    agreement = rank_agreement(result) if len(result) >= 3 and tabulated else pd.DataFrame()
     agreement.to_csv(out / "agreement.csv", index=False)
+    if tabulated:
+        _table_figure(result, agreement, dataset, recipe).savefig(out / "verify.png", dpi=110)
+    elif "our_valid_acc" in result:
+        _valid_figure(result, dataset, recipe).savefig(out / "verify.png", dpi=110)
+    else:
+        (out / "verify.png").unlink(missing_ok=True)
+    _curves_figure(states, dataset).savefig(out / "curves.png", dpi=110)
+
+    recipe_text = ", ".join(f"{k} {v}" for k, v in asdict(recipe).items())
+    compared = (
+        ""
+        if tabulated
+        else " The space has no tabulated benchmark: these accuracies are its ground truth "
+        "(ground_truth.csv)."
+    )
+    section = [
+        "## Full-training verification",
+        "",
+        f"{len(result)} architectures of {dataset} trained from scratch on {device}: "
+        f"{n_train} real training images, evaluated on {n_test} held-out test images "
+        f"({'exact pixels' if test_set == 'sample' else 'full JPEG test split'}); "
+        f"recipe: {recipe_text} (NAS-Bench-201's, cosine per iteration).{compared}",
+        "",
+        agreement.to_markdown(index=False) if not agreement.empty else "",
+        "",
+        result.to_markdown(index=False),
+        "",
+        "![ours vs table](verify.png)" if (out / "verify.png").is_file() else "",
+        "",
+        "![learning curves](curves.png)",
+        "",
+    ]
+    (out / "verify.md").write_text("\n".join(section))
+
+
+def _table_figure(result, agreement, dataset, recipe):
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 4.2))
     axes = fig.subplots(1, 2)
@@ -415,7 +513,26 @@ def write_outputs(result, states, out, dataset, recipe, test_set, n_train, n_tes
             ax.set_title(f"Spearman {row.spearman:.3f}, Kendall {row.kendall:.3f}", fontsize=9)
     fig.suptitle(f"{dataset}: our training vs the table ({len(result)} architectures)")
     fig.tight_layout()
-    fig.savefig(out / "verify.png", dpi=110)
+    return fig
+
+
+def _valid_figure(result, dataset, recipe):
+    """Validation accuracy (what searchers read) against test accuracy (what reports use)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 4.5))
+    ax = fig.subplots()
+    ax.scatter(result["our_valid_acc"], result["our_acc"], color="tab:blue")
+    rho = stats.spearmanr(result["our_valid_acc"], result["our_acc"]).statistic
+    ax.set_xlabel(f"validation accuracy after {recipe.epochs} epochs (%)")
+    ax.set_ylabel(f"test accuracy after {recipe.epochs} epochs (%)")
+    ax.set_title(f"{dataset}: {len(result)} architectures, Spearman {rho:.3f}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _curves_figure(states, dataset):
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 4.2))
     axes = fig.subplots(1, 2)
@@ -425,27 +542,8 @@ def write_outputs(result, states, out, dataset, recipe, test_set, n_train, n_tes
         axes[1].plot(h.epoch, h.train_loss, marker=".", color=line.get_color())
     axes[0].set(xlabel="epoch", ylabel="held-out test accuracy (%)")
     axes[1].set(xlabel="epoch", ylabel="training loss")
-    axes[0].legend(fontsize=7, ncol=2)
-    fig.suptitle(f"{dataset}: learning curves")
+    if len(states) <= 12:
+        axes[0].legend(fontsize=7, ncol=2)
+    fig.suptitle(f"{dataset}: learning curves ({len(states)} architectures)")
     fig.tight_layout()
-    fig.savefig(out / "curves.png", dpi=110)
-
-    recipe_text = ", ".join(f"{k} {v}" for k, v in asdict(recipe).items())
-    section = [
-        "## Full-training verification",
-        "",
-        f"{len(result)} architectures of {dataset} trained from scratch on {device}: "
-        f"{n_train} real training images, evaluated on {n_test} held-out test images "
-        f"({'exact pixels' if test_set == 'sample' else 'full JPEG test split'}); "
-        f"recipe: {recipe_text} (NAS-Bench-201's, cosine per iteration).",
-        "",
-        agreement.to_markdown(index=False) if not agreement.empty else "(fewer than 3 archs)",
-        "",
-        result.to_markdown(index=False),
-        "",
-        "![ours vs table](verify.png)",
-        "",
-        "![learning curves](curves.png)",
-        "",
-    ]
-    (out / "verify.md").write_text("\n".join(section))
+    return fig

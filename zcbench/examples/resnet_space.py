@@ -6,8 +6,9 @@ It is written exactly as a user would write their own space, against the public 
 (``--space zcbench.examples.resnet_space:ResNetMacroSpace``). It has no tabulated benchmark:
 its ground truth is measured by training (``zcbench verify`` / ``zcbench study``).
 
-The network: a 3x3 stem (16 channels, BN, ReLU), three stages at 32x32, 16x16 and 8x8 (the
-first block of stages 2 and 3 has stride 2), global average pooling and a linear classifier.
+The network: a 3x3 stem (16 channels, BN, ReLU) at the input's 32x32, three stages at 16x16,
+8x8 and 4x4 (the first block of every stage has stride 2, which keeps the networks cheap
+enough to train a sample of them on a CPU), global average pooling and a linear classifier.
 A stage is ``depth`` residual basic blocks (conv k x k, BN, activation, conv k x k, BN, plus
 the shortcut, a 1x1 conv + BN where the shape changes, then the activation), and each stage
 chooses, independently:
@@ -80,9 +81,9 @@ class MacroResNet(nn.Module):
         )
         blocks: list[nn.Module] = []
         c_in = STEM_WIDTH
-        for s, (depth, width, kernel, act) in enumerate(stages):
+        for depth, width, kernel, act in stages:
             for b in range(depth):
-                stride = 2 if (s > 0 and b == 0) else 1
+                stride = 2 if b == 0 else 1  # every stage halves the resolution
                 blocks.append(BasicBlock(c_in, width, stride, kernel, act))
                 c_in = width
         self.blocks = nn.Sequential(*blocks)

@@ -52,6 +52,9 @@ class SearchSpace(ABC):
     def __len__(self) -> int:
         raise ZCBenchError(f"search space {self.name!r} is not enumerable (it has no size)")
 
+    def __bool__(self) -> bool:  # not len(): a space that is not enumerable has none
+        return True
+
     def __iter__(self) -> Iterator[Arch]:
         """All architectures in official index order."""
         return (self.from_index(i) for i in range(len(self)))

@@ -20,10 +20,10 @@ import re
 import numpy as np
 from torch import nn
 
-from zcbench.errors import ArchError
+from zcbench.errors import ArchError, shown
 from zcbench.models.networks import TinyNetwork
 from zcbench.spaces.base import SearchSpace
-from zcbench.spaces.nb201 import cell_nodes, parse_nb201, shown
+from zcbench.spaces.nb201 import cell_nodes, parse_nb201
 from zcbench.types import Arch
 
 CANDIDATES: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from zcbench.errors import ArchError, DataError
+from zcbench.errors import ArchError, DataError, shown
 from zcbench.models.cells import CELL_OPS
 from zcbench.models.networks import nb201_network
 from zcbench.paths import data_file
@@ -56,14 +56,6 @@ EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_
 FORM = "'|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with op in " + ", ".join(CELL_OPS)
 _EDGE_RE = re.compile(r"([A-Za-z0-9_]+)~([0-9]{1,4})")  # fullmatch; ASCII digits, few of them
 #: how much of a bad input an error message echoes
-SHOWN = 60
-
-
-def shown(text: str) -> str:
-    """``text`` quoted for a one-line error message, cut to :data:`SHOWN` characters."""
-    if len(text) <= SHOWN:
-        return repr(text)
-    return f"{text[:SHOWN]!r}... ({len(text):,} characters)"
 
 
 def _code(genotype: tuple[int, ...]) -> int:
