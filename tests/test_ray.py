@@ -2,9 +2,13 @@
 error without Ray. The test starts (and stops) a local Ray cluster of two CPUs."""
 
 import os
+import signal
 import sqlite3
+import subprocess
 import sys
+import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -76,8 +80,13 @@ def cluster(tmp_path_factory):
 
 
 def _keys(db) -> Counter:
-    with sqlite3.connect(db) as conn:
-        return Counter(conn.execute("SELECT arch_index, proxy, seed, batch_size FROM results"))
+    if not Path(db).exists():
+        return Counter()
+    try:
+        with sqlite3.connect(db, timeout=30) as conn:
+            return Counter(conn.execute("SELECT arch_index, proxy, seed, batch_size FROM results"))
+    except sqlite3.OperationalError:  # the table is not created yet
+        return Counter()
 
 
 @needs_ray
@@ -139,3 +148,40 @@ def test_executor_ray_without_ray_says_how_to_install(nb201, tmp_path, monkeypat
                 nb201, "cifar10", [nb201.from_index(0)], resolve_proxies("params"), store,
                 executor="ray", progress=False,
             )  # fmt: skip
+
+
+def _session(sid: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+@needs_ray
+def test_sigterm_stores_what_arrived_and_stops_the_cluster_it_started(tmp_path):
+    db = tmp_path / "r.db"
+    cmd = [sys.executable, "-m", "zcbench.cli", "-q", "score", "--archs", "0-399", "--proxies"]
+    cmd += ["naswot", "--batch-size", "8", "--executor", "ray", "--workers", "2", "--threads"]
+    cmd += ["1", "--store", str(db)]
+    run = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and sum(_keys(db).values()) < 4:
+        assert run.poll() is None, run.communicate()
+        time.sleep(0.2)
+    assert len(_session(run.pid)) > 3  # the local cluster this run started
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130 and "interrupted" in err
+    keys = _keys(db)
+    assert 4 <= len(keys) < 400 and set(keys.values()) == {1}
+    deadline = time.monotonic() + 10
+    while _session(run.pid) and time.monotonic() < deadline:  # ray.shutdown() stopped it
+        time.sleep(0.2)
+    assert _session(run.pid) == []

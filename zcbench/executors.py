@@ -18,13 +18,16 @@ Ray is an optional dependency: ``pip install 'zcbench[ray]'``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import re
+import signal
+import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +88,22 @@ class _Actor:
     started: float = 0.0
 
 
+@contextlib.contextmanager
+def _keep_signal_handlers() -> Iterator[None]:
+    """Restore SIGINT's and SIGTERM's handlers after the block: Ray's core worker installs a
+    SIGTERM handler that ends the process, bypassing the CLI's (store what arrived, exit 130)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
 def _died(exc: BaseException) -> str:
     """A short reason for a dead actor: Ray reports its pid and exit type, not an exit code."""
     text = str(exc)
@@ -115,14 +134,15 @@ def score_with_ray(
 
     gpu = torch.device(job.device).type == "cuda"
     started_here = not ray.is_initialized()
-    if started_here:
+    if started_here:  # connected (or a local cluster started) here: shut down at the end
         options: dict[str, Any] = dict(
             include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False
         )
-        if address:
-            ray.init(address=address, **options)
-        else:  # never fewer CPUs than the actors ask for: they would wait forever
-            ray.init(num_cpus=max(os.cpu_count() or 1, workers * threads), **options)
+        with _keep_signal_handlers():
+            if address:
+                ray.init(address=address, **options)
+            else:  # never fewer CPUs than the actors ask for: they would wait forever
+                ray.init(num_cpus=max(os.cpu_count() or 1, workers * threads), **options)
     elif address:
         log.warning("already connected to a Ray cluster; ignoring address %s", address)
     if gpu:  # each actor sees its own GPU as cuda:0
