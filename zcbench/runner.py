@@ -24,6 +24,7 @@ import scipy
 import torch
 from tqdm.auto import tqdm
 
+import zcbench.spaces
 from zcbench import __version__
 from zcbench.data import minibatch
 from zcbench.datasets import dataset_info
@@ -213,9 +214,9 @@ def run_scoring(
         if todo:
             pending.append((arch, todo))
     summary.skipped = len(archs) - len(pending)
-    job = _Job(
-        space.name, data_dir, batch, info.num_classes, seed, device, dtype, fused, tuple(specs)
-    )
+    # workers and Ray actors rebuild the space by reference (space_ref: plug-in spaces too)
+    ref = getattr(zcbench.spaces, "space_ref", lambda s: s.name)(space)
+    job = _Job(ref, data_dir, batch, info.num_classes, seed, device, dtype, fused, tuple(specs))
     threads = threads or (None if in_process else max(1, torch.get_num_threads() // workers))
     versions_now = package_versions()
     expected = {**versions_now, **compute_environment()}  # what this run's rows will record
