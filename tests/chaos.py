@@ -3,6 +3,8 @@
 For each mode (one process, ``--workers 2``, Ray): score a few cheap architectures once
 uninterrupted, then again into fresh stores while SIGKILLing ``zcbench score`` at random
 moments (seeded), each kill followed by a rerun, until at least ``--kills`` kills landed.
+Kill moments alternate: uniform over the uninterrupted run's duration from the start, and
+uniform over its scoring phase from the moment the run stores its first architecture.
 Every run uses one torch thread per process, so every mode must store exactly the values
 of the one-process reference. After each kill: the SQLite file passes ``integrity_check``
 and every stored architecture has all of its proxies (one transaction per architecture).
@@ -119,11 +121,20 @@ def timed_run(cmd: list[str], db: Path) -> tuple[float, float]:
     return total, first if first is not None else total
 
 
-def kill_run(cmd: list[str], delay: float, result: ModeResult) -> bool:
-    """Start ``cmd``; SIGKILL it after ``delay`` s. True if killed, False if it finished."""
+def kill_run(
+    cmd: list[str], delay: float, result: ModeResult, after_row: Path | None = None
+) -> bool:
+    """Start ``cmd``; SIGKILL it ``delay`` s after it starts (``after_row``: after it stores
+    its first architecture into that store, or 120 s). True if killed, False if it finished."""
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
+    if after_row is not None:
+        before, deadline = len(stored_rows(after_row)), time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            if len(stored_rows(after_row)) > before:
+                break
+            time.sleep(0.05)
     try:
         rc = proc.wait(timeout=delay)
     except subprocess.TimeoutExpired:
@@ -190,13 +201,20 @@ def run_mode(
     )
     reference = reference if reference is not None else stored_rows(uninterrupted)
     check_complete(uninterrupted, reference, result, "uninterrupted")
-    low, high = 0.9 * result.first_row_s, result.reference_s
+    scoring = result.reference_s - result.first_row_s  # from the first stored row to the end
     while result.kills < kills:
         result.cycles += 1
         db = workdir / f"{mode}-cycle{result.cycles}.db"
-        for _ in range(per_cycle):
+        for i in range(per_cycle):
             before = len(stored_rows(db))
-            if not kill_run(command(db, archs, proxies, extra), rng.uniform(low, high), result):
+            # alternately at a random moment of the whole run, and of its scoring after it
+            # stored its first architecture (a rerun can take long to start: Ray's actors wait
+            # until the cluster has reaped the killed driver's)
+            if i % 2:
+                delay, after_row = rng.uniform(0, scoring), db
+            else:
+                delay, after_row = rng.uniform(0.5 * result.first_row_s, result.reference_s), None
+            if not kill_run(command(db, archs, proxies, extra), delay, result, after_row):
                 result.finished_before_kill += 1
                 break
             result.kills += 1

@@ -483,13 +483,11 @@ def _score_in_workers(
     finally:
         try:  # results already sent (stopped or failed run) are stored before the workers go
             for slot in slots:
-                while slot.task is not None and slot.conn.poll():
-                    kind, payload = slot.conn.recv()
-                    if kind == "scored" and slot.environment is not None:
-                        record(slot.task[0], payload, slot.environment)
-                    slot.task = None
-        except (EOFError, OSError):
-            pass
+                with contextlib.suppress(EOFError, OSError):  # a dead worker sent nothing
+                    if slot.task is not None and slot.conn.poll():
+                        kind, payload = slot.conn.recv()
+                        if kind == "scored" and slot.environment is not None:
+                            record(slot.task[0], payload, slot.environment)
         finally:
             for slot in list(slots):
                 stop(slot)
