@@ -13,9 +13,11 @@ there exactly once, every status is ok, the values equal the reference bit for b
 
 The kill goes to the ``zcbench score`` process only (what an OOM killer or a lost node
 does); its worker processes should then exit on their own. Whatever of its process session
-is still alive 3 s later is killed and counted as ``orphans``. Ray mode joins a local
-two-CPU cluster this script starts (``--address``): a driver that dies has its actors
-removed by the cluster.
+is still alive 3 s later is killed and counted as ``orphans``: worker processes still
+starting (importing torch) when their parent dies notice it at their first message to it and
+exit by themselves, which took 4-6 s on the 2-core CI machine (checked by hand, no kill).
+Ray mode joins a local two-CPU cluster this script starts (``--address``): a driver that
+dies has its actors removed by the cluster.
 
 Run: ``python tests/chaos.py --out reports/chaos`` (prints and writes ``result.txt``).
 """

@@ -185,6 +185,8 @@ def run_scoring(
     """
     if executor not in EXECUTORS:
         raise unknown("executor", executor, EXECUTORS)
+    if address and executor != "ray":
+        raise ZCBenchError("a cluster address is for the ray executor (--executor ray)")
     if workers < 1:
         raise ZCBenchError(f"workers must be at least 1; got {workers}")
     if arch_timeout is not None and not arch_timeout > 0:
