@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: study report-check determinism venv test test-slow test-all bench perf perf-sharing perf-workers perf-memory foundation-report lint format clean
+.PHONY: study chaos report-check determinism venv test test-slow test-all bench perf perf-sharing perf-workers perf-memory foundation-report lint format clean
 
 venv: $(STAMP)
 
@@ -66,6 +66,11 @@ determinism: $(STAMP)
 	for run in 1 2; do $(VENV)/bin/zcbench -q score --sample 20 --sample-seed 1 \
 		--proxies all --store $(DET)/run$$run.db > /dev/null || exit 1; done
 	$(VENV)/bin/zcbench diff $(DET)/run1.db $(DET)/run2.db --out $(DET)/result.txt
+
+# SIGKILL zcbench score at random moments (one process, --workers 2, Ray), rerun each time, and
+# check every result stored exactly once with an uninterrupted run's values (about 10 min)
+chaos: $(STAMP)
+	$(PY) tests/chaos.py --kills 20 --out reports/chaos
 
 # open a report in headless chromium and check that every embedded figure decodes
 REPORT ?= reports/correlation/report.html

@@ -50,7 +50,15 @@ class Raises(Probe):
 class Exits(Probe):
     def fail(self):
         os._exit(3)
+
+
+@register_proxy("probe_hangs", kind="own", paper="test", formula="test")
+class Hangs(Probe):
+    def fail(self):
+        time.sleep(3600)
 '''
+
+PROBES = ("probe_raises", "probe_exits", "probe_hangs")
 
 
 def _rows(db: Path) -> list[tuple]:
@@ -85,30 +93,47 @@ def probe(nb201, tmp_path, monkeypatch):
     import zcb_probe  # noqa: F401 - registers the probes here too
 
     yield [nb201.from_index(0), bad]
-    for name in ("probe_raises", "probe_exits"):
+    for name in PROBES:
         unregister_proxy(name)
     sys.modules.pop("zcb_probe", None)
 
 
-@pytest.mark.parametrize(
-    "proxy, message",
-    [
-        ("probe_raises", "a scoring worker failed: RuntimeError: probe failure"),
-        ("probe_exits", r"a scoring worker died \(exit code 3\)"),
-    ],
-)
-def test_a_failing_worker_stops_the_run_and_keeps_what_was_scored(
-    nb201, tmp_path, probe, proxy, message
-):
-    db = tmp_path / f"{proxy}.db"
+def test_a_worker_error_stops_the_run_and_keeps_what_was_scored(nb201, tmp_path, probe):
+    db = tmp_path / "r.db"
+    message = "a scoring worker failed: RuntimeError: probe failure"
     with ResultStore(db) as store, pytest.raises(ZCBenchError, match=message) as error:
         run_scoring(
-            nb201, "cifar10", probe, resolve_proxies(proxy), store, workers=2, batch_size=4,
-            progress=False,
+            nb201, "cifar10", probe, resolve_proxies("probe_raises"), store, workers=2,
+            batch_size=4, progress=False,
         )  # fmt: skip
-    assert [(i, p) for i, p, _ in _rows(db)] == [(0, proxy)]
-    if proxy == "probe_raises":  # the worker's traceback travels as the cause
-        assert "zcb_probe.py" in str(error.value.__cause__)
+    assert [(i, p) for i, p, _ in _rows(db)] == [(0, "probe_raises")]
+    assert "zcb_probe.py" in str(error.value.__cause__)  # the worker's traceback
+
+
+@pytest.mark.parametrize(
+    "proxy, workers, status, reason",
+    [
+        ("probe_exits", 2, "crash", "worker died (exit code 3)"),
+        ("probe_hangs", 2, "timeout", "worker exceeded --arch-timeout 2 s"),
+        ("probe_hangs", 1, "timeout", "worker exceeded --arch-timeout 2 s"),  # in a process
+    ],
+)
+def test_a_dying_or_hung_worker_is_recorded_and_replaced(
+    nb201, tmp_path, probe, proxy, workers, status, reason
+):
+    archs = [probe[1], probe[0], nb201.from_index(1)]  # the bad one first: then replaced
+    specs = resolve_proxies(f"{proxy},params")
+    kw = dict(workers=workers, batch_size=4, progress=False, arch_timeout=2.0)
+    with ResultStore(tmp_path / "r.db") as store:
+        summary = run_scoring(nb201, "cifar10", archs, specs, store, **kw)
+        rows = store.frame()
+        again = run_scoring(nb201, "cifar10", archs, specs, store, **kw)
+        retried = run_scoring(nb201, "cifar10", archs, specs, store, retry_failed=True, **kw)
+    assert summary.scored == 3 and summary.status[proxy] == {"ok": 2, status: 1}
+    bad = rows[rows.arch_index == 7]
+    assert len(rows) == 6 and set(bad.status) == {status} and set(bad.error) == {reason}
+    assert (rows.status == "ok").sum() == 4
+    assert (again.scored, retried.scored) == (0, 1)  # --retry-failed rescores them
 
 
 def test_proxies_the_workers_cannot_import_are_a_clear_error(nb201, tmp_path):
@@ -135,6 +160,10 @@ def test_bad_worker_settings(nb201, tmp_path):
             (dict(workers=0), "at least 1"),
             (dict(workers=2, device="cuda"), "CPU processes"),
             (dict(workers=2, rss_log=str(tmp_path / "rss.csv")), "one process"),
+            (dict(arch_timeout=5, rss_log=str(tmp_path / "rss.csv")), "one process"),
+            (dict(arch_timeout=0), "must be positive"),
+            (dict(executor="dask"), "unknown executor 'dask'"),
+            (dict(address="127.0.0.1:6379"), "--executor ray"),
         ]:
             with pytest.raises(ZCBenchError, match=message):
                 run_scoring(nb201, "cifar10", archs, specs, store, progress=False, **kw)

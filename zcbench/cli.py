@@ -488,6 +488,9 @@ def cmd_score(args: argparse.Namespace) -> int:
             rss_log=args.rss_log,
             workers=args.workers,
             threads=args.threads or None,
+            executor=args.executor,
+            address=args.address,
+            arch_timeout=args.arch_timeout,
         )
     rate = summary.scored / summary.seconds if summary.seconds else 0.0
     print(
@@ -945,6 +948,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=at_least(1),
         default=1,
         help="CPU processes scoring architectures side by side (default: 1)",
+    )
+    p.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", "ray"],
+        help="local: this process or --workers processes; ray: --workers Ray actors "
+        "(pip install 'zcbench[ray]') (default: local)",
+    )
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="with --executor ray: the cluster to join (default: start a local one)",
+    )
+    p.add_argument(
+        "--arch-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="record an architecture as 'timeout' when its worker takes longer, and go on",
     )
     p.add_argument("--unfused", action="store_true", help="one pass per proxy (for comparison)")
     p.add_argument(

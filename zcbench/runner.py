@@ -8,13 +8,15 @@ import multiprocessing as mp
 import os
 import pickle
 import platform
-import queue
 import signal
 import time
 import traceback
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from multiprocessing import connection as mp_connection
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 import numpy as np
 import pandas as pd
@@ -25,7 +27,7 @@ from tqdm.auto import tqdm
 from zcbench import __version__
 from zcbench.data import minibatch
 from zcbench.datasets import dataset_info
-from zcbench.errors import ZCBenchError
+from zcbench.errors import ZCBenchError, unknown
 from zcbench.proxies.base import ENTRY_POINT_GROUP, ProxySpec
 from zcbench.scoring import DTYPES, ProxyResult, score_arch
 from zcbench.spaces import get_space, space_ref
@@ -87,6 +89,10 @@ def _warn_mixed_environments(store: ResultStore, config: dict, packages: dict[st
             "; ".join(describe(e) for e in others),
             describe(current),
         )
+
+
+#: where architectures are scored: this process or spawned worker processes, or Ray actors
+EXECUTORS = ("local", "ray")
 
 
 @dataclass
@@ -154,6 +160,9 @@ def run_scoring(
     rss_log: str | None = None,
     workers: int = 1,
     threads: int | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    arch_timeout: float | None = None,
 ) -> RunSummary:
     """Score ``archs`` with ``specs`` on one minibatch, skipping what the store already has.
 
@@ -164,13 +173,32 @@ def run_scoring(
     which every row records, not on which worker computed it.
     ``rss_log``: a CSV path; the process's resident memory is appended to it every 25 scored
     architectures (to check that long runs do not leak; one process only).
+
+    ``executor="ray"`` scores in ``workers`` Ray actors of ``threads`` threads each (one GPU
+    each on a CUDA ``device``) on the cluster at ``address`` (default: the one this process is
+    connected to, else a local one started and stopped here); see :mod:`zcbench.executors`.
+    ``arch_timeout``: seconds one architecture may take before its worker is killed and the
+    architecture recorded as ``timeout``; it scores in worker processes even with one worker.
+    With worker processes or Ray, a worker that dies has its architecture recorded as
+    ``crash`` and is replaced; the run goes on.
     """
+    if executor not in EXECUTORS:
+        raise unknown("executor", executor, EXECUTORS)
+    if address and executor != "ray":
+        raise ZCBenchError("a cluster address is for the ray executor (--executor ray)")
     if workers < 1:
         raise ZCBenchError(f"workers must be at least 1; got {workers}")
-    if workers > 1 and torch.device(device).type != "cpu":
+    if arch_timeout is not None and not arch_timeout > 0:
+        raise ZCBenchError(f"the architecture timeout must be positive; got {arch_timeout}")
+    in_process = executor == "local" and workers == 1 and arch_timeout is None
+    if executor == "local" and workers > 1 and torch.device(device).type != "cpu":
         raise ZCBenchError("workers > 1 runs CPU processes; score on a GPU with one process")
-    if workers > 1 and rss_log:
+    if rss_log and not in_process:
         raise ZCBenchError("the resident-memory log measures one process; use one worker")
+    if executor == "ray":
+        from zcbench.executors import require_ray
+
+        require_ray()
     info = dataset_info(dataset)
     batch = minibatch(info.name, batch_size, seed, sampling=sampling, data_dir=data_dir)
     if not labels:
@@ -187,11 +215,12 @@ def run_scoring(
         if todo:
             pending.append((arch, todo))
     summary.skipped = len(archs) - len(pending)
+    # workers and Ray actors rebuild the space by reference (a plug-in space by its module)
     job = _Job(
-        space_ref(space) if workers > 1 else space.name, data_dir, batch, info.num_classes, seed,
-        device, dtype, fused, tuple(specs),
+        space.name if in_process else space_ref(space), data_dir, batch, info.num_classes,
+        seed, device, dtype, fused, tuple(specs),
     )  # fmt: skip
-    threads = threads or (max(1, torch.get_num_threads() // workers) if workers > 1 else None)
+    threads = threads or (None if in_process else max(1, torch.get_num_threads() // workers))
     versions_now = package_versions()
     expected = {**versions_now, **compute_environment()}  # what this run's rows will record
     if threads:
@@ -222,19 +251,30 @@ def run_scoring(
     bar = tqdm(
         total=len(archs),
         initial=summary.skipped,
-        desc=f"score {space.name}/{info.name}" + (f" ({workers} workers)" if workers > 1 else ""),
+        desc=f"score {space.name}/{info.name}"
+        + (f" ({executor}, {workers} workers)" if not in_process else ""),
         unit="arch",
         disable=not progress,
         smoothing=0.1,
     )
     try:
-        if workers == 1 or len(pending) <= 1:
+        if not pending:
+            pass
+        elif executor == "ray":
+            from zcbench.executors import score_with_ray
+
+            score_with_ray(
+                job, pending, min(workers, len(pending)), threads or 1, record,
+                address=address, arch_timeout=arch_timeout,
+            )  # fmt: skip
+        elif in_process or (len(pending) == 1 and arch_timeout is None):
             with _torch_threads(threads):
                 environment = compute_environment()
                 for arch, todo in pending:
                     record(arch, _score(job, space, arch, todo), environment)
         else:
-            _score_in_workers(job, pending, min(workers, len(pending)), threads or 1, record)
+            workers = min(workers, len(pending))
+            _score_in_workers(job, pending, workers, threads or 1, record, arch_timeout)
     finally:
         bar.close()
     summary.seconds = time.perf_counter() - start
@@ -291,23 +331,47 @@ def _score(job: _Job, space: SearchSpace, arch: Arch, specs: list[ProxySpec]) ->
     )
 
 
-def _worker(job: _Job, threads: int, parent: int, tasks: mp.Queue, results: mp.Queue) -> None:
-    """A scoring process: architectures from ``tasks`` until None (or until the ``parent``
-    process is gone: nobody would store the results), results to ``results``."""
+def _lost(
+    arch: Arch, specs: Sequence[ProxySpec], seconds: float, status: str, reason: str
+) -> list[ProxyResult]:
+    """The rows of an architecture whose worker hung (``timeout``) or died (``crash``): one per
+    proxy, with the reason; ``--retry-failed`` rescores them like any failure."""
+    return [ProxyResult(s.name, arch, None, seconds, status, reason) for s in specs]
+
+
+def timeout_reason(arch_timeout: float) -> str:
+    return f"worker exceeded --arch-timeout {arch_timeout:g} s"
+
+
+def _worker(job: _Job, threads: int, conn: Connection) -> None:
+    """A scoring process: says it is ready, then scores one architecture at a time from
+    ``conn`` until None, or until the parent is gone (end of file: nobody would store the
+    results)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     try:
         torch.set_num_threads(threads)
         space = get_space(job.space, job.data_dir)
-        environment = compute_environment()
         by_name = {s.name: s for s in job.specs}
-        while (task := tasks.get()) is not None and os.getppid() == parent:
+        conn.send(("ready", compute_environment()))
+        while (task := conn.recv()) is not None:
             arch, names = task
-            specs = [by_name[n] for n in names]
-            results.put(("scored", arch, _score(job, space, arch, specs), environment))
-    except BaseException as exc:  # reported to the parent, which stops the run
-        results.put(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc(), None))
+            conn.send(("scored", _score(job, space, arch, [by_name[n] for n in names])))
+    except EOFError:
         return
-    results.put(("done", None, None, None))
+    except BaseException as exc:  # reported to the parent, which stops the run
+        with contextlib.suppress(OSError):
+            conn.send(("error", (f"{type(exc).__name__}: {exc}", traceback.format_exc())))
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One worker process and the architecture it is scoring (None: starting or idle)."""
+
+    proc: BaseProcess
+    conn: Connection
+    environment: dict[str, str] | None = None  # set when the worker says it is ready
+    task: tuple[Arch, list[ProxySpec]] | None = None
+    started: float = 0.0
 
 
 def _score_in_workers(
@@ -316,64 +380,118 @@ def _score_in_workers(
     workers: int,
     threads: int,
     record: Callable[[Arch, list[ProxyResult], dict[str, str]], None],
+    arch_timeout: float | None = None,
 ) -> None:
-    """Score ``pending`` in ``workers`` spawned processes; ``record`` each result here."""
+    """Score ``pending`` in ``workers`` spawned processes; ``record`` each result here.
+
+    Each worker gets one architecture at a time, so the parent knows what it is scoring: a
+    worker that dies (``crash``) or exceeds ``arch_timeout`` seconds on one architecture
+    (``timeout``, then killed) has that architecture recorded with the status and reason, and
+    a fresh worker takes its place. A worker that dies before it is ready, or raises an error
+    that is not a recorded failure, stops the run (what was scored is stored)."""
     ctx = mp.get_context("spawn")  # forking a process whose torch threads have run is unsafe
-    tasks, results = ctx.Queue(), ctx.Queue()
-    for arch, specs in pending:
-        tasks.put((arch, [s.name for s in specs]))  # names: always picklable
-    for _ in range(workers):
-        tasks.put(None)
-    procs = [
-        ctx.Process(target=_worker, args=(job, threads, os.getpid(), tasks, results), daemon=True)
-        for _ in range(workers)
-    ]
+    todo = deque(pending)
+    slots: list[_Slot] = []
 
-    def receive(block: bool) -> bool:
-        """Handle one message; False when none came (within a second, or at once)."""
-        nonlocal running
+    def start() -> None:
+        here, there = ctx.Pipe()
+        proc = ctx.Process(target=_worker, args=(job, threads, there), daemon=True)
         try:
-            kind, arch, payload, environment = results.get(block, timeout=1.0)
-        except queue.Empty:
-            return False
-        if kind == "scored":
-            record(arch, payload, environment)
-        elif kind == "done":
-            running -= 1
-        else:  # the worker's traceback is the cause (shown with --debug)
-            raise ZCBenchError(f"a scoring worker failed: {arch}") from WorkerTraceback(payload)
-        return True
+            proc.start()
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            here.close()
+            raise ZCBenchError(
+                "worker processes need proxies importable by name (a module or the "
+                f"'{ENTRY_POINT_GROUP}' entry points): {exc}"
+            ) from exc
+        finally:
+            there.close()
+        slots.append(_Slot(proc, here))
 
-    running = workers
+    def stop(slot: _Slot) -> None:
+        slots.remove(slot)
+        if slot.proc.is_alive():
+            slot.proc.kill()
+        slot.proc.join()
+        slot.conn.close()
+
+    def next_task(slot: _Slot) -> None:
+        """Give an idle worker the next architecture, or let it go when none is left."""
+        if not todo:
+            with contextlib.suppress(OSError):
+                slot.conn.send(None)
+            slot.proc.join(timeout=5)
+            stop(slot)
+            return
+        slot.task = todo.popleft()
+        slot.started = time.monotonic()
+        arch, specs = slot.task
+        slot.conn.send((arch, [s.name for s in specs]))  # names: always picklable
+
+    def lose(slot: _Slot, status: str, reason: str) -> None:
+        """Record the slot's architecture as ``status`` and replace its worker."""
+        assert slot.task is not None and slot.environment is not None
+        arch, specs = slot.task
+        stop(slot)
+        record(arch, _lost(arch, specs, time.monotonic() - slot.started, status, reason),
+               slot.environment)  # fmt: skip
+        log.warning("architecture %s: %s", arch.key, reason)
+        if todo and len(slots) < workers:
+            start()
+
+    def receive(slot: _Slot) -> None:
+        try:
+            kind, payload = slot.conn.recv()
+        except (EOFError, OSError):  # the worker is gone
+            slot.proc.join(timeout=5)
+            code = slot.proc.exitcode
+            if slot.task is None:
+                raise ZCBenchError(
+                    f"a scoring worker died (exit code {code}) before scoring; what was "
+                    "scored is stored, rerun to resume"
+                ) from None
+            lose(slot, "crash", f"worker died (exit code {code})")
+            return
+        if kind == "ready":
+            slot.environment = payload
+        elif kind == "scored":
+            assert slot.task is not None and slot.environment is not None
+            record(slot.task[0], payload, slot.environment)
+        else:  # the worker's traceback is the cause (shown with --debug)
+            raise ZCBenchError(f"a scoring worker failed: {payload[0]}") from WorkerTraceback(
+                payload[1]
+            )
+        next_task(slot)
+
     try:
-        for proc in procs:
-            try:
-                proc.start()
-            except (pickle.PicklingError, AttributeError, TypeError) as exc:
-                raise ZCBenchError(
-                    "worker processes need proxies importable by name (a module or the "
-                    f"'{ENTRY_POINT_GROUP}' entry points): {exc}"
-                ) from exc
-        while running:
-            if receive(block=True):
-                continue
-            dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
-            if dead:
-                raise ZCBenchError(
-                    f"a scoring worker died (exit code {dead[0]}); what was scored is stored, "
-                    "rerun to resume"
-                )
+        for _ in range(workers):
+            start()
+        while slots:
+            wait = 1.0
+            if arch_timeout is not None:
+                now = time.monotonic()
+                for slot in slots:
+                    if slot.task is not None:
+                        wait = min(wait, slot.started + arch_timeout - now)
+            ready = set(mp_connection.wait([s.conn for s in slots], timeout=max(wait, 0.0)))
+            for slot in list(slots):
+                if slot.conn in ready:
+                    receive(slot)
+            if arch_timeout is not None:
+                now = time.monotonic()
+                for slot in list(slots):
+                    if slot.task is not None and now - slot.started > arch_timeout:
+                        if slot.conn.poll():  # it answered just in time
+                            continue
+                        lose(slot, "timeout", timeout_reason(arch_timeout))
     finally:
         try:  # results already sent (stopped or failed run) are stored before the workers go
-            while running and receive(block=False):
-                pass
+            for slot in slots:
+                with contextlib.suppress(EOFError, OSError):  # a dead worker sent nothing
+                    if slot.task is not None and slot.conn.poll():
+                        kind, payload = slot.conn.recv()
+                        if kind == "scored" and slot.environment is not None:
+                            record(slot.task[0], payload, slot.environment)
         finally:
-            for proc in procs:
-                if proc.is_alive():
-                    proc.terminate()
-            for proc in procs:
-                if proc.pid is not None:
-                    proc.join()
-            for q in (tasks, results):
-                q.cancel_join_thread()
-                q.close()
+            for slot in list(slots):
+                stop(slot)

@@ -56,7 +56,8 @@ RECOVERABLE: tuple[type[BaseException], ...] = (
     ZeroDivisionError,
 )
 
-STATUSES = ("ok", "nan", "inf", "error", "oom", "skipped")
+#: ``timeout`` and ``crash``: the worker scoring the architecture hung or died (zcbench.runner)
+STATUSES = ("ok", "nan", "inf", "error", "oom", "skipped", "timeout", "crash")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
