@@ -27,6 +27,7 @@ NUMBERS = [
     (["score", "--sample", "3", "--workers", "0"], "--workers: expected an integer >= 1"),
     (["score", "--sample", "3", "--threads", "-2"], "--threads: expected an integer >= 0"),
     (["score", "--sample", "3", "--sample-seed", "1.5"], "--sample-seed: expected an integer"),
+    (["score", "--sample", "3", "--arch-timeout", "0"], "--arch-timeout: expected a positive"),
     (["info", "--sample", "-4", "--out", "-"], "--sample: expected an integer >= 1; got -4"),
     (["search", "--runs", "0", "--out", "X"], "--runs: expected an integer >= 1; got 0"),
     (["search", "--budget", "10,abc", "--out", "X"], "bad --budget 'abc'; expected positive"),

@@ -963,7 +963,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--arch-timeout",
-        type=float,
+        type=positive_float,
         metavar="SECONDS",
         help="record an architecture as 'timeout' when its worker takes longer, and go on",
     )
