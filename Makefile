@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: study chaos report-check determinism venv test test-slow test-all bench perf perf-sharing perf-workers perf-memory foundation-report lint format clean
+.PHONY: study scale gpu-check chaos report-check determinism venv test test-slow test-all bench perf perf-sharing perf-workers perf-memory foundation-report lint format clean
 
 venv: $(STAMP)
 
@@ -69,6 +69,34 @@ determinism: $(STAMP)
 
 # SIGKILL zcbench score at random moments (one process, --workers 2, Ray), rerun each time, and
 # check every result stored exactly once with an uninterrupted run's values (about 10 min)
+# the three executors on the same 200 architectures (archs/s and zcbench diff of the values,
+# one torch thread per process; the cheap panel), then the driver's resident memory over 2,000
+# architectures scored by 2 Ray actors (about 20 minutes on 2 cores)
+SCALE := reports/scale
+SCALE_PROXIES := synflow,naswot,meco,zico,params,flops
+MEMORY_PROXIES := synflow,naswot,params,flops
+SCALE_RUN := $(VENV)/bin/zcbench -q score --sample 200 --sample-seed 4 --proxies $(SCALE_PROXIES)
+scale: $(STAMP)
+	rm -f $(SCALE)/*.db* $(SCALE)/memory_rss.csv && mkdir -p $(SCALE)
+	{ $(SCALE_RUN) --threads 1 --store $(SCALE)/inprocess.db | grep '^scored' | sed 's/^/in-process (1 thread): /' \
+	&& $(SCALE_RUN) --workers 2 --threads 1 --store $(SCALE)/workers2.db | grep '^scored' | sed 's/^/--workers 2: /' \
+	&& $(SCALE_RUN) --executor ray --workers 2 --threads 1 --store $(SCALE)/ray.db | grep '^scored' | sed 's/^/--executor ray --workers 2: /' \
+	&& echo "in-process vs --workers 2:" && $(VENV)/bin/zcbench diff $(SCALE)/inprocess.db $(SCALE)/workers2.db \
+	&& echo "in-process vs ray:" && $(VENV)/bin/zcbench diff $(SCALE)/inprocess.db $(SCALE)/ray.db; } | tee $(SCALE)/result.txt
+	$(VENV)/bin/zcbench -q score --sample 2000 --sample-seed 5 --proxies $(MEMORY_PROXIES) --executor ray \
+		--workers 2 --threads 1 --store $(SCALE)/memory.db --rss-log $(SCALE)/memory_rss.csv | grep '^scored' \
+		| sed 's/^/memory run, ray, 2,000 archs: /' | tee -a $(SCALE)/result.txt
+	$(PY) -c "import pandas as p; r = p.read_csv('$(SCALE)/memory_rss.csv'); \
+		print(f'driver RSS {r.rss_mb.iloc[0]:.0f} MB after {r.scored.iloc[0]} archs -> {r.rss_mb.iloc[-1]:.0f} MB after {r.scored.iloc[-1]}: {r.rss_mb.iloc[-1] - r.rss_mb.iloc[0]:+.0f} MB (max {r.rss_mb.max():.0f})')" \
+		| tee -a $(SCALE)/result.txt
+
+# the CUDA path: gpu-marked tests, perf and throughput on one GPU -> reports/gpu (at most 8
+# minutes; without a GPU one line and exit 0). On a machine whose python3 has a CUDA torch:
+# python3 -m pip install --no-deps --no-build-isolation -e . && make gpu-check GPU_PY=python3
+GPU_PY ?= $(PY)
+gpu-check:
+	$(GPU_PY) tests/gpu_check.py --out reports/gpu
+
 chaos: $(STAMP)
 	$(PY) tests/chaos.py --kills 20 --out reports/chaos
 

@@ -31,21 +31,18 @@ from __future__ import annotations
 import copy
 import fnmatch
 import hashlib
-import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import ClassVar, Literal, TypeVar
 
 import torch
 from torch import nn
 
 from zcbench.errors import UnknownNameError, ZCBenchError, shown
+from zcbench.plugins import load_entry_points
 from zcbench.proxies.layers import WEIGHT_LAYERS
 from zcbench.types import Arch, Batch
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Kind = Literal["forward", "backward", "own"]
@@ -131,6 +128,7 @@ class ProxyContext:
         dtype: torch.dtype = torch.float32,
         rebuild: Callable[[], nn.Module] | None = None,
         exact_second_order: bool = False,
+        check_output: bool = False,
     ) -> None:
         self.arch = arch
         self._pristine = model  # never handed out; copies only
@@ -146,6 +144,9 @@ class ProxyContext:
         #: the network's create_graph backward equals its plain backward bit for bit, so the
         #: fused pass may hand its differentiable weight gradients to second-order proxies
         self.exact_second_order = exact_second_order
+        #: a model of unknown make (score_model): each private copy checks that its forward
+        #: returns one logits tensor, so a tuple or dict output is a recorded failure
+        self.check_output = check_output
 
     def fork(self) -> ProxyContext:
         """The same model and batch with nothing computed yet (one-proxy-at-a-time scoring)."""
@@ -159,6 +160,7 @@ class ProxyContext:
             self.dtype,
             self._rebuild,
             self.exact_second_order,
+            self.check_output,
         )
 
     def shared(self, key: str, compute: Callable[[], T]) -> T:
@@ -203,7 +205,8 @@ class ProxyContext:
             model = strip_batchnorm(model)
         model = model.to(device=self.device, dtype=dtype or self.dtype)
         model.train()
-        model.register_forward_hook(_require_tensor_output)
+        if self.check_output:
+            model.register_forward_hook(_require_tensor_output)
         return model
 
     def initial_model(self) -> nn.Module:
@@ -405,11 +408,7 @@ def _load_entry_points() -> None:
     if _ENTRY_POINTS_LOADED:
         return
     _ENTRY_POINTS_LOADED = True
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            ep.load()  # importing the module registers its proxies
-        except Exception as exc:  # a broken plugin must not break the suite
-            log.warning("could not load proxy plugin %s: %s", ep.name, exc)
+    load_entry_points(ENTRY_POINT_GROUP, "proxy plugin")  # importing a module registers
 
 
 def get_proxy(name: str) -> ProxySpec:

@@ -137,3 +137,21 @@ def test_bench_config_runs_the_study_of_a_plugin_space(capsys, tmp_path):
     assert set(summary["timings_s"]) == {"score", "train", "report"}
     html = (tmp_path / "b" / "report.html").read_text()
     assert "short 1-epoch schedule" in html and html.count("<img") >= 5
+
+
+def test_verify_in_worker_processes_matches_one_process(capsys, tmp_path):
+    import torch
+
+    common = ["verify", "--space", "resnet-macro", "--sample", 2, *TINY_TRAINING, "--threads", 1]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # in-process at the workers' thread count
+    try:
+        code, _, err = run(capsys, *common, "--out", tmp_path / "one")
+    finally:
+        torch.set_num_threads(before)
+    assert code == 0, err
+    code, _, err = run(capsys, *common, "--workers", 2, "--out", tmp_path / "two")
+    assert code == 0, err
+    cols = ["index", "arch", "test_acc_1ep", "valid_acc_1ep", "train_acc_1ep"]
+    one = pd.read_csv(tmp_path / "one" / "ground_truth.csv")[cols]
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "two" / "ground_truth.csv")[cols], one)

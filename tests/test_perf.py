@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from zcbench.perf import panel_timing, write_perf_report
 
@@ -27,3 +28,12 @@ def test_panel_timing_reports_the_ratio_with_its_spread(tmp_path):
     assert (out / "per_arch_seconds.csv").read_text().count("\n") == 4
     text = (out / "perf.md").read_text()
     assert "95% bootstrap over architectures" in text and "cheapest shared pass" in text
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is here: make gpu-check runs it")
+def test_gpu_check_without_a_gpu_is_one_line_and_exit_0(capsys):
+    import gpu_check
+
+    assert gpu_check.main(["--out", "reports/gpu-never-written"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("gpu-check: no CUDA device here") and out.count("\n") == 1

@@ -185,3 +185,30 @@ def test_sigterm_stores_what_arrived_and_stops_the_cluster_it_started(tmp_path):
     while _session(run.pid) and time.monotonic() < deadline:  # ray.shutdown() stopped it
         time.sleep(0.2)
     assert _session(run.pid) == []
+
+
+@needs_ray
+def test_verify_and_guided_search_run_on_ray(tmp_path, cluster, capsys):
+    """One architecture per Ray task for verify (the same accuracies as one process at the
+    same thread count) and the guided searchers' proxy scoring on Ray."""
+    import pandas as pd
+    import torch
+
+    common = ["verify", "--space", "resnet-macro", "--sample", "2", "--epochs", "1", "--threads",
+              "1", "--train-size", "64", "--valid-size", "32", "--batch-size", "32"]  # fmt: skip
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # the in-process run at the Ray tasks' thread count
+    try:
+        assert main(["-q", *common, "--out", str(tmp_path / "one")]) == 0
+    finally:
+        torch.set_num_threads(before)
+    assert main(["-q", *common, "--executor", "ray", "--workers", "2",
+                 "--out", str(tmp_path / "ray")]) == 0  # fmt: skip
+    cols = ["index", "arch", "test_acc_1ep", "valid_acc_1ep", "train_acc_1ep"]
+    one = pd.read_csv(tmp_path / "one" / "ground_truth.csv")[cols]
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "ray" / "ground_truth.csv")[cols], one)
+    code = main(["-q", "search", "--searcher", "zc:n=4", "--budget", "2", "--runs", "1",
+                 "--proxy", "params", "--store", str(tmp_path / "p.db"), "--executor", "ray",
+                 "--workers", "2", "--out", str(tmp_path / "s")])  # fmt: skip
+    assert code == 0 and sum(_keys(tmp_path / "p.db").values()) == 4
+    capsys.readouterr()

@@ -215,7 +215,7 @@ def test_diff_reports_identical_and_differing_results(capsys, tmp_path):
         (["score", "--archs", "0", "--batch-size", "99999"], "batch size 99999"),
         (["score", "--proxies", "params"], "no architectures selected"),
         (["score", "--archs", "0", "--device", "cuda:7"], "CUDA is not available"),
-        (["score", "--archs", "0", "--workers", "0"], "--workers must be at least 1"),
+        (["score", "--archs", "0", "--workers", "0"], "--workers: expected an integer >= 1"),
         (["export", "--store", "/nonexistent.db", "--out", "x.csv"], "no results store"),
     ],
 )

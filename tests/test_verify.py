@@ -94,7 +94,7 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert main(["verify", "--archs", "|bogus~0|", "--out", out]) == 2
     capsys.readouterr()
     assert main(["verify", "--archs", "1", "--epochs", "0", "--out", out]) == 2
-    assert "epochs must be a positive number" in capsys.readouterr().err
+    assert "--epochs: expected an integer >= 1; got 0" in capsys.readouterr().err
     assert main(["verify", "--dataset", "ImageNet16-120", "--archs", "1", "--out", out]) == 2
     assert "stand-in" in capsys.readouterr().err
 

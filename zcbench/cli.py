@@ -648,6 +648,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         proxy_seed=args.proxy_seed,
         batch_size=args.batch_size,
         device=args.device,
+        executor=args.executor,
+        workers=args.workers,
+        address=args.address,
     )
     summary = run_search(
         job, space, table, args.out, data_dir=args.data, progress=not args.quiet,
@@ -683,12 +686,17 @@ def cmd_perf(args: argparse.Namespace) -> int:
         f"zcbench perf: {args.archs} architectures, proxies {args.proxies}, "
         f"{'memory over ' + str(args.memory) + ' archs, ' if args.memory else ''}-> {args.out}"
     )
-    peak = matmul_gflops()
+    import torch
+
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ZCBenchError(f"device {args.device!r} requested but CUDA is not available")
+    peak = matmul_gflops(device=args.device)
     timing = panel_timing(
         n_archs=args.archs,
         proxies=args.proxies,
         batch_size=args.batch_size,
         progress=not args.quiet,
+        device=args.device,
     )
     memory = None
     if args.memory:
@@ -761,6 +769,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         result = verify(
             space, table, dataset, indices, recipe, args.out, device=args.device,
             test_set=args.test_set, data_dir=args.data, progress=not args.quiet,
+            executor=args.executor, workers=args.workers, address=args.address,
+            threads=args.threads or None,
         )  # fmt: skip
     except KeyboardInterrupt:
         print(f"interrupted; rerun the same command to resume from the checkpoints in {args.out}")
@@ -855,6 +865,35 @@ def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
+def _add_execution(p: argparse.ArgumentParser, what: str) -> None:
+    """Where the work runs (score, search's proxy scoring, verify): one definition."""
+    p.add_argument(
+        "--threads",
+        type=at_least(0),
+        default=0,
+        help="torch CPU threads, per worker with --workers (default: torch's, divided among them)",
+    )
+    p.add_argument(
+        "--workers",
+        type=at_least(1),
+        default=1,
+        help=f"{what} side by side: processes (on CUDA sharing the GPU), or Ray actors with "
+        "--executor ray (default: 1)",
+    )
+    p.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", "ray"],
+        help="local: this process or --workers processes; ray: --workers Ray workers "
+        "(pip install 'zcbench[ray]') (default: local)",
+    )
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="with --executor ray: the cluster to join (default: start a local one)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="zcbench",
@@ -937,30 +976,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["float32", "float64"],
         help="precision of proxies that do not fix their own (default: float32)",
     )
-    p.add_argument(
-        "--threads",
-        type=at_least(0),
-        default=0,
-        help="torch CPU threads, per worker with --workers (default: torch's, divided among them)",
-    )
-    p.add_argument(
-        "--workers",
-        type=at_least(1),
-        default=1,
-        help="CPU processes scoring architectures side by side (default: 1)",
-    )
-    p.add_argument(
-        "--executor",
-        default="local",
-        choices=["local", "ray"],
-        help="local: this process or --workers processes; ray: --workers Ray actors "
-        "(pip install 'zcbench[ray]') (default: local)",
-    )
-    p.add_argument(
-        "--address",
-        metavar="ADDR",
-        help="with --executor ray: the cluster to join (default: start a local one)",
-    )
+    _add_execution(p, "architectures scored")
     p.add_argument(
         "--arch-timeout",
         type=positive_float,
@@ -987,7 +1003,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rss-log",
         metavar="FILE.csv",
-        help="append resident memory every 25 architectures (leak checks)",
+        help="append this process's resident memory every 25 architectures (leak checks; with "
+        "workers or Ray, the driver's)",
     )
     p.set_defaults(func=cmd_score)
 
@@ -1062,6 +1079,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=at_least(1), default=64, help="scoring batch size (default: 64)"
     )
     p.add_argument("--device", default="cpu", help="scoring device: cpu or cuda[:N] (default: cpu)")
+    _add_execution(p, "proxy scoring of architectures")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=cmd_search)
 
@@ -1119,6 +1137,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["sample", "full"],
         help="held-out images: the exact-pixel sample, or cifar10's full JPEG test split",
     )
+    _add_execution(p, "architectures trained")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (and checkpoints)")
     p.set_defaults(func=cmd_verify)
 
@@ -1157,6 +1176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--memory-proxies", default=None, help="proxies for --memory (default: --proxies)"
     )
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     p.add_argument("--out", default="reports/perf", metavar="DIR", help="report directory")
     p.set_defaults(func=cmd_perf)
 
@@ -1222,7 +1242,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a bad option (one line already printed), --help, --version
+        return int(exc.code or 0)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

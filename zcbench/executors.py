@@ -41,6 +41,7 @@ from zcbench.runner import (
     _lost,
     _score,
     compute_environment,
+    time_to_next_deadline,
     timeout_reason,
 )
 from zcbench.scoring import ProxyResult
@@ -129,10 +130,16 @@ def score_with_ray(
 
     Connects to the cluster at ``address`` (``ray.init(address=...)``); without one, uses the
     cluster this process is connected to or starts a local one (stopped at the end)."""
-    ray = require_ray()
-    from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+    with ray_cluster(address, workers * threads) as ray:
+        _score_on(ray, job, pending, workers, threads, record, arch_timeout)
 
-    gpu = torch.device(job.device).type == "cuda"
+
+@contextlib.contextmanager
+def ray_cluster(address: str | None, cpus: int) -> Iterator[Any]:
+    """The ``ray`` module connected to the cluster at ``address``; without one, to the
+    cluster this process is connected to, or to a local one of at least ``cpus`` CPUs started
+    here. What is started or connected here is shut down at the end."""
+    ray = require_ray()
     started_here = not ray.is_initialized()
     if started_here:  # connected (or a local cluster started) here: shut down at the end
         options: dict[str, Any] = dict(
@@ -141,10 +148,91 @@ def score_with_ray(
         with _keep_signal_handlers():
             if address:
                 ray.init(address=address, **options)
-            else:  # never fewer CPUs than the actors ask for: they would wait forever
-                ray.init(num_cpus=max(os.cpu_count() or 1, workers * threads), **options)
+            else:  # never fewer CPUs than the tasks ask for: they would wait forever
+                ray.init(num_cpus=max(os.cpu_count() or 1, cpus), **options)
     elif address:
         log.warning("already connected to a Ray cluster; ignoring address %s", address)
+    try:
+        yield ray
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def map_tasks(
+    fn: Callable[..., Any],
+    tasks: list[tuple],
+    *,
+    executor: str = "local",
+    workers: int = 1,
+    threads: int = 1,
+    device: str = "cpu",
+    address: str | None = None,
+    on_done: Callable[[int, Any], None] | None = None,
+) -> list[Any]:
+    """``[fn(*t) for t in tasks]``, one task per worker at a time: in this process
+    (``workers`` 1, local), in ``workers`` spawned processes, or as Ray tasks (one GPU each on
+    CUDA). ``fn`` must be importable by module (workers import it). ``on_done(i, result)`` is
+    called here as each task finishes; results come back in the order of ``tasks``. A task
+    that raises stops the run with its error (what ``on_done`` saw is kept by the caller)."""
+    results: list[Any] = [None] * len(tasks)
+
+    def done(i: int, value: Any) -> None:
+        results[i] = value
+        if on_done is not None:
+            on_done(i, value)
+
+    if executor == "local" and workers == 1:
+        for i, task in enumerate(tasks):
+            done(i, fn(*task))
+        return results
+    if executor == "local":
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        with cf.ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=torch.set_num_threads, initargs=(threads,)
+        ) as pool:
+            futures = {pool.submit(fn, *task): i for i, task in enumerate(tasks)}
+            try:
+                for future in cf.as_completed(futures):
+                    done(futures[future], future.result())
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        return results
+    gpu = torch.device(device).type == "cuda"
+    with ray_cluster(address, workers * threads) as ray:
+        remote = ray.remote(num_cpus=threads, num_gpus=1 if gpu else 0, max_retries=0)(
+            _with_threads
+        )
+        refs = {remote.remote(threads, fn, *task): i for i, task in enumerate(tasks)}
+        pending = list(refs)
+        try:
+            while pending:
+                ready, pending = ray.wait(pending, num_returns=1)
+                for ref in ready:
+                    done(refs[ref], ray.get(ref))
+        except BaseException:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
+    return results
+
+
+def _with_threads(threads: int, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` with ``threads`` torch threads (a Ray worker process is reused across
+    tasks: the count is set for each)."""
+    torch.set_num_threads(threads)
+    return fn(*args)
+
+
+def _score_on(ray, job, pending, workers, threads, record, arch_timeout) -> None:
+    from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+
+    gpu = torch.device(job.device).type == "cuda"
     if gpu:  # each actor sees its own GPU as cuda:0
         job = dataclasses.replace(job, device="cuda")
     job_ref = ray.put(job)  # shipped once per actor through the object store
@@ -206,14 +294,9 @@ def score_with_ray(
         for _ in range(workers):
             start()
         while actors:
-            wait = 1.0
-            if arch_timeout is not None:
-                now = time.monotonic()
-                for actor in actors:
-                    if actor.task is not None:
-                        wait = min(wait, actor.started + arch_timeout - now)
+            wait = time_to_next_deadline(actors, arch_timeout)
             by_ref = {actor.ref: actor for actor in actors}
-            ready, _ = ray.wait(list(by_ref), num_returns=1, timeout=max(wait, 0.0))
+            ready, _ = ray.wait(list(by_ref), num_returns=1, timeout=wait)
             for ref in ready:
                 receive(by_ref[ref])
             if arch_timeout is not None:
@@ -234,5 +317,3 @@ def score_with_ray(
         finally:
             for actor in list(actors):
                 stop(actor)
-            if started_here:
-                ray.shutdown()

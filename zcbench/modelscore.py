@@ -46,7 +46,14 @@ from torch import nn
 from zcbench.errors import ZCBenchError
 from zcbench.proxies import ProxySpec, resolve_proxies
 from zcbench.proxies.base import ProxyContext
-from zcbench.scoring import DTYPES, ProxyResult, score_context, seeded_context
+from zcbench.scoring import (
+    DTYPES,
+    ProxyResult,
+    device_policy,
+    rng_devices,
+    score_context,
+    seeded_context,
+)
 from zcbench.types import Arch, Batch
 
 log = logging.getLogger(__name__)
@@ -219,7 +226,7 @@ def probe_output(model: nn.Module, batch: Batch, device: torch.device, dtype: to
     clone = copy.deepcopy(model).to(device=device, dtype=dtype).train()
     x = batch.inputs.to(device, dtype)
     try:
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        with torch.random.fork_rng(devices=rng_devices(device)), device_policy(device):
             with torch.no_grad():
                 return clone(x)
     except Exception as exc:
@@ -284,7 +291,9 @@ def model_context(
             "that builds one"
         )
     classes = output_classes(probe_output(pristine, b, dev, DTYPES[dtype]), b, num_classes)
-    return ProxyContext(arch, pristine, b, classes, seed, dev, DTYPES[dtype], rebuild=rebuild)
+    return ProxyContext(
+        arch, pristine, b, classes, seed, dev, DTYPES[dtype], rebuild=rebuild, check_output=True
+    )
 
 
 def score_model(

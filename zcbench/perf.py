@@ -27,20 +27,28 @@ from zcbench.data import minibatch
 from zcbench.datasets import dataset_info
 from zcbench.proxies import resolve_proxies
 from zcbench.runner import package_versions, rss_mb
-from zcbench.scoring import score_arch
+from zcbench.scoring import device_policy, score_arch
 from zcbench.selection import sample_indices
 from zcbench.spaces import get_space
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """Best-of float32 GFLOP/s of an n x n matmul (2 n^3 flops)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)  # warm up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.mm(a, b)
-        best = min(best, time.perf_counter() - start)
+def _sync(device: str) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5, device: str = "cpu") -> float:
+    """Best-of float32 GFLOP/s of an n x n matmul (2 n^3 flops) on ``device`` (no TF32)."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    with device_policy(torch.device(device)):
+        torch.mm(a, b)  # warm up
+        best = float("inf")
+        for _ in range(repeats):
+            _sync(device)
+            start = time.perf_counter()
+            torch.mm(a, b)
+            _sync(device)
+            best = min(best, time.perf_counter() - start)
     return 2 * n**3 / best / 1e9
 
 
@@ -52,14 +60,20 @@ def panel_timing(
     batch_size: int = 64,
     seed: int = 0,
     progress: bool = True,
+    device: str = "cpu",
 ) -> dict:
     space = get_space(space_name)
     info = dataset_info(dataset)
     specs = resolve_proxies(proxies)
     batch = minibatch(info.name, batch_size, seed)
     archs = sample_indices(space, n_archs, seed)
-    score_arch(space, archs[0], batch, specs, num_classes=info.num_classes)  # warm up
-    out: dict = {"n_archs": n_archs, "proxies": [s.name for s in specs], "batch_size": batch_size}
+    on = dict(num_classes=info.num_classes, device=device)
+    score_arch(space, archs[0], batch, specs, **on)  # warm up
+    cuda = torch.device(device).type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    out: dict = {"n_archs": n_archs, "proxies": [s.name for s in specs], "batch_size": batch_size,
+                 "device": device}  # fmt: skip
     # interleaved per architecture, alternating which mode goes first, so that a slow spell of
     # a shared machine falls on both modes alike instead of biasing the ratio
     walls: dict[str, list[float]] = {"fused": [], "unfused": []}
@@ -68,9 +82,8 @@ def panel_timing(
         modes = ("fused", "unfused") if i % 2 == 0 else ("unfused", "fused")
         for mode in modes:
             start = time.perf_counter()
-            results = score_arch(
-                space, arch, batch, specs, num_classes=info.num_classes, fused=mode == "fused"
-            )
+            results = score_arch(space, arch, batch, specs, fused=mode == "fused", **on)
+            _sync(device)
             walls[mode].append(time.perf_counter() - start)
             for r in results:
                 sums[mode][r.proxy] += r.seconds
@@ -109,8 +122,11 @@ def panel_timing(
     start = time.perf_counter()
     with counter:
         for arch in archs:
-            score_arch(space, arch, batch, specs, num_classes=info.num_classes)
+            score_arch(space, arch, batch, specs, **on)
+    _sync(device)
     wall = time.perf_counter() - start
+    if cuda:
+        out["peak_gpu_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     out["executed_gflop_per_arch"] = counter.get_total_flops() / 1e9 / n_archs
     out["achieved_gflops"] = counter.get_total_flops() / 1e9 / wall
     out["counted_wall_s_per_arch"] = wall / n_archs
@@ -184,8 +200,10 @@ def write_perf_report(
         "# zcbench perf",
         "",
         f"{timing['n_archs']} seeded NB201 architectures, CIFAR-10, batch {timing['batch_size']}, "
-        f"{len(timing['proxies'])} proxies, {torch.get_num_threads()} threads, torch "
-        f"{torch.__version__}.",
+        f"{len(timing['proxies'])} proxies, {timing.get('device', 'cpu')}, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}"
+        + (f"; peak GPU memory {timing['peak_gpu_mb']:.0f} MiB" if "peak_gpu_mb" in timing else "")
+        + ".",
         "",
         f"- fused: **{timing['fused_s_per_arch']:.3f} s/arch**; unfused (one proxy at a time, "
         f"fresh model each): **{timing['unfused_s_per_arch']:.3f} s/arch**; speed-up "

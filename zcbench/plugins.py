@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import re
+from importlib import metadata
 
 from zcbench.errors import ZCBenchError, shown
+
+log = logging.getLogger(__name__)
 
 _PATH_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
@@ -43,3 +47,16 @@ def import_object(path: str, what: str) -> object:
             raise ZCBenchError(f"cannot import {what} {text!r}: {module_name} has no {attr!r}")
         obj = getattr(obj, part)
     return obj
+
+
+def load_entry_points(group: str, what: str) -> list[object]:
+    """Load every entry point of ``group`` (importing a module runs its registrations) and
+    return what loaded; a broken plugin is a warning naming it (``what``: "proxy plugin"),
+    never a failure of the built-in parts."""
+    loaded = []
+    for ep in metadata.entry_points(group=group):
+        try:
+            loaded.append(ep.load())
+        except Exception as exc:
+            log.warning("could not load %s %s: %s", what, ep.name, exc)
+    return loaded

@@ -43,6 +43,9 @@ class StoreProxySource:
         device: str = "cpu",
         data_dir: str | None = None,
         progress: bool = True,
+        executor: str = "local",
+        workers: int = 1,
+        address: str | None = None,
     ) -> None:
         self.specs = resolve_proxies(proxies if isinstance(proxies, str) else ",".join(proxies))
         self.proxies = [s.name for s in self.specs]
@@ -54,6 +57,8 @@ class StoreProxySource:
         self.device = device
         self.data_dir = data_dir
         self.progress = progress
+        #: how missing scores are computed (see :func:`zcbench.runner.run_scoring`)
+        self.execution = dict(executor=executor, workers=workers, address=address)
         self._cache: dict[int, np.ndarray] = {}
         #: architectures this source scored itself (not found in the store)
         self.scored = 0
@@ -98,6 +103,7 @@ class StoreProxySource:
                     data_dir=self.data_dir,
                     progress=self.progress and len(todo) > 1,
                     **self.config,
+                    **self.execution,
                 )
                 self.scored += len(todo)
                 self._read(todo)

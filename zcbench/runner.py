@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import multiprocessing as mp
 import os
@@ -166,13 +167,15 @@ def run_scoring(
 ) -> RunSummary:
     """Score ``archs`` with ``specs`` on one minibatch, skipping what the store already has.
 
-    ``workers`` > 1 scores in that many CPU processes of ``threads`` torch threads each
+    ``workers`` > 1 scores in that many processes of ``threads`` torch threads each (on CUDA
+    they share the GPU, or spread over every GPU for a bare ``cuda``: :func:`worker_device`)
     (default: this process's threads divided among them, at least 1); this process writes
     every result to the store as it arrives, so an interrupted run keeps all of them. A
     value depends on the thread count in its last bits (see :func:`compute_environment`),
     which every row records, not on which worker computed it.
-    ``rss_log``: a CSV path; the process's resident memory is appended to it every 25 scored
-    architectures (to check that long runs do not leak; one process only).
+    ``rss_log``: a CSV path; this process's resident memory is appended to it every 25 scored
+    architectures (to check that long runs do not leak; with workers or Ray, the driver's,
+    which receives and stores every result).
 
     ``executor="ray"`` scores in ``workers`` Ray actors of ``threads`` threads each (one GPU
     each on a CUDA ``device``) on the cluster at ``address`` (default: the one this process is
@@ -191,10 +194,9 @@ def run_scoring(
     if arch_timeout is not None and not arch_timeout > 0:
         raise ZCBenchError(f"the architecture timeout must be positive; got {arch_timeout}")
     in_process = executor == "local" and workers == 1 and arch_timeout is None
-    if executor == "local" and workers > 1 and torch.device(device).type != "cpu":
-        raise ZCBenchError("workers > 1 runs CPU processes; score on a GPU with one process")
-    if rss_log and not in_process:
-        raise ZCBenchError("the resident-memory log measures one process; use one worker")
+    if torch.device(device).type == "cuda" and executor == "local":
+        if not torch.cuda.is_available():
+            raise ZCBenchError(f"device {device!r} requested but CUDA is not available")
     if executor == "ray":
         from zcbench.executors import require_ray
 
@@ -331,12 +333,33 @@ def _score(job: _Job, space: SearchSpace, arch: Arch, specs: list[ProxySpec]) ->
     )
 
 
+def worker_device(device: str, i: int) -> str:
+    """The device of the ``i``-th worker process: ``cuda`` spreads them over every visible GPU
+    (several processes share one: an NB201 network at batch 64 leaves a large GPU mostly
+    idle); any other device is used as given."""
+    if device == "cuda" and torch.cuda.is_available() and torch.cuda.device_count() > 1:
+        return f"cuda:{i % torch.cuda.device_count()}"
+    return device
+
+
 def _lost(
     arch: Arch, specs: Sequence[ProxySpec], seconds: float, status: str, reason: str
 ) -> list[ProxyResult]:
     """The rows of an architecture whose worker hung (``timeout``) or died (``crash``): one per
     proxy, with the reason; ``--retry-failed`` rescores them like any failure."""
     return [ProxyResult(s.name, arch, None, seconds, status, reason) for s in specs]
+
+
+def time_to_next_deadline(busy: Sequence, arch_timeout: float | None, most: float = 1.0) -> float:
+    """Seconds to wait for results before the next architecture's ``arch_timeout`` runs out
+    (at most ``most``): ``busy`` holds workers with ``task`` (None when idle) and ``started``."""
+    wait = most
+    if arch_timeout is not None:
+        now = time.monotonic()
+        for worker in busy:
+            if worker.task is not None:
+                wait = min(wait, worker.started + arch_timeout - now)
+    return max(wait, 0.0)
 
 
 def timeout_reason(arch_timeout: float) -> str:
@@ -393,9 +416,14 @@ def _score_in_workers(
     todo = deque(pending)
     slots: list[_Slot] = []
 
+    started = 0
+
     def start() -> None:
+        nonlocal started
         here, there = ctx.Pipe()
-        proc = ctx.Process(target=_worker, args=(job, threads, there), daemon=True)
+        own = dataclasses.replace(job, device=worker_device(job.device, started))
+        started += 1
+        proc = ctx.Process(target=_worker, args=(own, threads, there), daemon=True)
         try:
             proc.start()
         except (pickle.PicklingError, AttributeError, TypeError) as exc:
@@ -467,13 +495,8 @@ def _score_in_workers(
         for _ in range(workers):
             start()
         while slots:
-            wait = 1.0
-            if arch_timeout is not None:
-                now = time.monotonic()
-                for slot in slots:
-                    if slot.task is not None:
-                        wait = min(wait, slot.started + arch_timeout - now)
-            ready = set(mp_connection.wait([s.conn for s in slots], timeout=max(wait, 0.0)))
+            wait = time_to_next_deadline(slots, arch_timeout)
+            ready = set(mp_connection.wait([s.conn for s in slots], timeout=wait))
             for slot in list(slots):
                 if slot.conn in ready:
                     receive(slot)

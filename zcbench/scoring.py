@@ -146,14 +146,40 @@ def build_context(
     )  # fmt: skip
 
 
+def rng_devices(device: torch.device) -> list[int]:
+    """The CUDA devices whose RNG a forked RNG must save and restore (none on the CPU)."""
+    if device.type != "cuda":
+        return []
+    return [device.index if device.index is not None else torch.cuda.current_device()]
+
+
+@contextlib.contextmanager
+def device_policy(device: torch.device) -> Iterator[None]:
+    """On CUDA, cuDNN picks deterministic kernels without autotuning and without TF32 (whose
+    10-bit mantissa would move every proxy's value by about 1e-3 relative against the CPU's
+    float32), restored afterwards: reruns give the same values, and CUDA values stay within
+    rounding of the CPU's. Nothing on the CPU."""
+    if device.type != "cuda":
+        yield
+        return
+    matmul_tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        with torch.backends.cudnn.flags(
+            enabled=True, benchmark=False, deterministic=True, allow_tf32=False
+        ):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = matmul_tf32
+
+
 @contextlib.contextmanager
 def pass_rng(ctx: ProxyContext) -> Iterator[None]:
     """Every pass (the shared one, each own proxy) starts from the same seeded RNG state,
     derived from (arch, seed), in a forked RNG: models that draw random numbers in forward
     (dropout, stochastic depth) see the same draws fused and unfused and on every rerun, and
     the caller's RNG is left as it was."""
-    devices = [ctx.device] if ctx.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=rng_devices(ctx.device)):
         torch.manual_seed(derive_seed(ctx.arch.key, ctx.seed, "pass"))
         yield
 
@@ -303,8 +329,18 @@ def score_context(
 
     Fused: hook proxies share one pass per dtype, which also keeps its forward graph for own
     proxies of that dtype that read it (``uses``), and every proxy shares ``ctx``'s cache of
-    intermediates. Unfused: each proxy runs alone on its own fork of the context.
+    intermediates. Unfused: each proxy runs alone on its own fork of the context. On CUDA
+    under :func:`device_policy`; after an out-of-memory failure the CUDA cache is emptied so
+    the next architecture starts clean.
     """
+    with device_policy(ctx.device):
+        results = _score_context(ctx, specs, fused)
+    if ctx.device.type == "cuda" and any(r.status == "oom" for r in results):
+        torch.cuda.empty_cache()
+    return results
+
+
+def _score_context(ctx: ProxyContext, specs: Sequence[ProxySpec], fused: bool) -> list[ProxyResult]:
     out: dict[str, ProxyResult] = {}
     hook_groups: dict[str, list[ProxySpec]] = defaultdict(list)
     own: list[ProxySpec] = []

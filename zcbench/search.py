@@ -270,6 +270,10 @@ class SearchJob:
     proxy_seed: int = 0
     batch_size: int = 64
     device: str = "cpu"
+    #: how the guided searchers' missing proxy scores are computed (as ``zcbench score``)
+    executor: str = "local"
+    workers: int = 1
+    address: str | None = None
 
 
 def run_search(
@@ -325,6 +329,7 @@ def run_search(
             ds: StoreProxySource(
                 store, space, ds, job.proxy, seed=job.proxy_seed, batch_size=job.batch_size,
                 device=job.device, data_dir=data_dir, progress=progress,
+                executor=job.executor, workers=job.workers, address=job.address,
             )
             for ds in datasets
         }  # fmt: skip

@@ -311,6 +311,16 @@ def _same_recipe(saved: dict, now: dict) -> bool:
     return all(saved.get(k, defaults.get(k)) == v for k, v in now.items())
 
 
+def train_one(space_ref: str, data_dir, arch: Arch, train, test, recipe, checkpoint: str,
+              device: str, valid) -> dict:  # fmt: skip
+    """:func:`train_arch` in a worker process or Ray task (the space by reference)."""
+    from zcbench.spaces import get_space
+
+    space = get_space(space_ref, data_dir)
+    return train_arch(space, arch, train, test, recipe, Path(checkpoint), device=device,
+                      progress=False, valid=valid)  # fmt: skip
+
+
 # -- choosing architectures --------------------------------------------------------------------
 def spread(table: BenchmarkTable, dataset: str, k: int, metric: str = "test_acc_12ep") -> list[int]:
     """``k`` architectures spanning the accuracy range: the ones at the evenly spaced
@@ -369,12 +379,19 @@ def verify(
     data_dir=None,
     progress: bool = True,
     on_step: Callable[[int, int], None] | None = None,
+    executor: str = "local",
+    workers: int = 1,
+    threads: int | None = None,
+    address: str | None = None,
 ) -> pd.DataFrame:
     """Train every architecture (indexes or Archs; resuming), then write ``verify.csv``,
     ``curves.csv``, ``verify.md``, the figures and the measured ground truth
     (:mod:`zcbench.truth`: ``ground_truth.csv`` + ``ground_truth.json``) into ``out``; returns
     the verify table. ``table``: the space's tabulated benchmark to compare with, or None for
-    a space without one (the training is then the ground truth)."""
+    a space without one (the training is then the ground truth). ``executor`` / ``workers``:
+    one architecture per task, in ``workers`` spawned processes or Ray tasks of ``threads``
+    torch threads each (:func:`zcbench.executors.map_tasks`); checkpoints are written as in
+    one process, so any of them resumes any other's run."""
     recipe.check()
     if not selection:
         raise ZCBenchError("no architectures to verify")
@@ -386,15 +403,33 @@ def verify(
     test = held_out_images(dataset, test_set, data_dir)
     out = Path(out)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-    states = []
-    for n, arch in enumerate(archs, 1):
-        path = out / "checkpoints" / f"{space.index(arch)}.pt"
-        if progress:
-            tqdm.write(f"[{n}/{len(archs)}] #{space.index(arch)} {space.to_str(arch)}")
-        states.append(
-            train_arch(space, arch, train, test, recipe, path, device=device,
-                       progress=progress, on_step=on_step, valid=valid)
-        )  # fmt: skip
+    if executor == "local" and workers == 1:
+        states = []
+        for n, arch in enumerate(archs, 1):
+            path = out / "checkpoints" / f"{space.index(arch)}.pt"
+            if progress:
+                tqdm.write(f"[{n}/{len(archs)}] #{space.index(arch)} {space.to_str(arch)}")
+            states.append(
+                train_arch(space, arch, train, test, recipe, path, device=device,
+                           progress=progress, on_step=on_step, valid=valid)
+            )  # fmt: skip
+    else:
+        from zcbench.executors import map_tasks
+        from zcbench.spaces import space_ref
+
+        ref = space_ref(space)
+        # a Ray task sees the GPU it was given as cuda:0
+        task_device = "cuda" if executor == "ray" and device.startswith("cuda") else device
+        tasks = [(ref, data_dir, a, train, test, recipe,
+                  str(out / "checkpoints" / f"{space.index(a)}.pt"), task_device, valid)
+                 for a in archs]  # fmt: skip
+        threads = threads or max(1, torch.get_num_threads() // workers)
+        bar = tqdm(total=len(archs), desc=f"verify ({executor}, {workers} workers)",
+                   unit="arch", disable=not progress)  # fmt: skip
+        with bar:
+            states = map_tasks(train_one, tasks, executor=executor, workers=workers,
+                               threads=threads, device=device, address=address,
+                               on_done=lambda i, s: bar.update(1))  # fmt: skip
     result = results_table(states, table, dataset, recipe, len(train), len(test))
     write_outputs(result, states, out, dataset, recipe, test_set, len(train), len(test), device)
     from zcbench.truth import write_truth

@@ -18,18 +18,14 @@ sent to workers).
 from __future__ import annotations
 
 import inspect
-import logging
 import os
-from importlib import metadata
 from typing import TypeVar
 
 from zcbench.errors import ZCBenchError, unknown
-from zcbench.plugins import import_object, is_object_path
+from zcbench.plugins import import_object, is_object_path, load_entry_points
 from zcbench.spaces.base import SearchSpace, check_space_class
 from zcbench.spaces.nats_sss import NatsSizeSpace
 from zcbench.spaces.nb201 import NB201Space
-
-log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound=type[SearchSpace])
 
@@ -77,12 +73,8 @@ def _load_entry_points() -> None:
     if _ENTRY_POINTS_LOADED:
         return
     _ENTRY_POINTS_LOADED = True
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()  # a module (its @register_space runs) or the class itself
-        except Exception as exc:  # a broken plugin must not break the built-in spaces
-            log.warning("could not load search space plugin %s: %s", ep.name, exc)
-            continue
+    # a module (its @register_space runs) or the class itself
+    for obj in load_entry_points(ENTRY_POINT_GROUP, "search space plugin"):
         if isinstance(obj, type) and issubclass(obj, SearchSpace) and obj.name not in SPACES:
             register_space(obj)
 
