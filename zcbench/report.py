@@ -126,6 +126,12 @@ def ensemble_scores(
 MIN_HELD_OUT = 10
 
 
+def learned_fits(n_archs: int, labels: int) -> bool:
+    """Whether a dataset of ``n_archs`` gets the learned ensemble (and the held-out subset):
+    ``labels`` to fit on and at least :data:`MIN_HELD_OUT` left to read it on."""
+    return bool(labels) and n_archs >= labels + MIN_HELD_OUT
+
+
 def unique_representatives(space_name: str, archs: pd.Series) -> pd.Index:
     """The lowest index of each canonical class among ``archs`` (architecture strings by
     index, as stored)."""
@@ -306,7 +312,7 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
         if config.targets[0] not in truth:
             raise ZCBenchError(f"{config.targets[0]} is not in the {dataset} table")
         primary = truth[config.targets[0]].rename(config.targets[0])
-        if config.learned_labels and len(scores) >= config.learned_labels + MIN_HELD_OUT:
+        if learned_fits(len(scores), config.learned_labels):
             train, held_out = learned_split(
                 scores.index, config.learned_labels, config.learned_seed
             )
@@ -543,6 +549,7 @@ def _protocol(
         if left_out
         else []
     )
+    learned_everywhere = all(learned_fits(n, config.learned_labels) for n in n_archs.values())
     return [
         f"- store: `{config.store}`; space {config.space}; seed {config.seed}; batch size "
         f"{config.batch_size}; minibatch of real training images per dataset",
@@ -557,16 +564,12 @@ def _protocol(
         + (
             f"`learned` fitted on {config.learned_labels} labelled architectures (seed "
             f"{config.learned_seed}) and read on the held-out rest only"
-            if (
-                frame.groupby("dataset")["arch_index"].nunique()
-                >= config.learned_labels + MIN_HELD_OUT
-            ).all()
-            and config.learned_labels
+            if learned_everywhere
             else f"`learned` left out (it needs {config.learned_labels or 'some'} labelled "
             f"architectures plus {MIN_HELD_OUT} held out)"
         ),
         "- subsets: all; unique (one architecture per canonical class)"
-        + ("; held_out" if config.learned_labels else ""),
+        + ("; held_out" if learned_everywhere else ""),
         f"- packages: {', '.join(f'{k} {v}' for k, v in config.packages.items())}",
     ]
 

@@ -17,7 +17,6 @@ from zcbench.types import Arch
 
 _INDEX_RE = re.compile(r"[0-9]+")  # fullmatch; ASCII digits only (int() refuses some others)
 _RANGE_RE = re.compile(r"([0-9]+)\s*-\s*([0-9]+)")
-#: how much of a bad item an error message echoes
 
 
 def _index(space: SearchSpace, digits: str) -> int:
