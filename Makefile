@@ -29,7 +29,7 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/zcbench bench --out reports/bench
 
-# a space without a benchmark, end to end (about 25 minutes on 2 cores): the example plug-in
+# a space without a benchmark, end to end (7 minutes on 2 cores): the example plug-in
 # space resnet-macro, 24 architectures scored with every proxy and trained briefly for their
 # ground truth, then the report "which proxy to trust on this space"
 study: $(STAMP)
