@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from chaos import session as _session
 
 from zcbench.cli import main
 from zcbench.errors import ZCBenchError
@@ -148,18 +149,6 @@ def test_executor_ray_without_ray_says_how_to_install(nb201, tmp_path, monkeypat
                 nb201, "cifar10", [nb201.from_index(0)], resolve_proxies("params"), store,
                 executor="ray", progress=False,
             )  # fmt: skip
-
-
-def _session(sid: int) -> list[int]:
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid and fields[0] != "Z":
-            pids.append(int(stat.parent.name))
-    return pids
 
 
 @needs_ray
