@@ -437,11 +437,11 @@ def _score_model(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    import torch
 
     from zcbench.datasets import dataset_info
     from zcbench.proxies import resolve_proxies
     from zcbench.runner import run_scoring
+    from zcbench.scoring import checked_device
     from zcbench.spaces import get_space
     from zcbench.store import ResultStore
 
@@ -453,8 +453,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     info = dataset_info(args.dataset)
     specs = resolve_proxies(args.proxies)
     archs = _selection(space, args)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ZCBenchError(f"device {args.device!r} requested but CUDA is not available")
+    if args.executor == "local":  # before the store is made (a Ray cluster may have GPUs)
+        checked_device(args.device)
     if args.workers < 1 or args.threads < 0:
         raise ZCBenchError("--workers must be at least 1 and --threads at least 0 (torch's)")
     print(
@@ -686,10 +686,9 @@ def cmd_perf(args: argparse.Namespace) -> int:
         f"zcbench perf: {args.archs} architectures, proxies {args.proxies}, "
         f"{'memory over ' + str(args.memory) + ' archs, ' if args.memory else ''}-> {args.out}"
     )
-    import torch
+    from zcbench.scoring import checked_device
 
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ZCBenchError(f"device {args.device!r} requested but CUDA is not available")
+    checked_device(args.device)
     peak = matmul_gflops(device=args.device)
     timing = panel_timing(
         n_archs=args.archs,

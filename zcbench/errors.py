@@ -40,6 +40,16 @@ def shown(text: object, limit: int = SHOWN) -> str:
     return f"{s[:limit]!r}... ({len(s):,} characters)"
 
 
+def exception_line(exc: BaseException, limit: int | None = None) -> str:
+    """``Type: first line of the message`` (cut to ``limit`` characters): how an exception
+    from user code or a library reads in a one-line error or a recorded failure."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    text = f"{type(exc).__name__}: {first}".strip()
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
 def unknown(kind: str, name: object, known: list[str] | tuple[str, ...]) -> UnknownNameError:
     """Build the standard 'unknown X' error listing the accepted names."""
     return UnknownNameError(f"unknown {kind} {shown(name)}; expected one of: {', '.join(known)}")

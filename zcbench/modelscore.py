@@ -43,16 +43,17 @@ import pandas as pd
 import torch
 from torch import nn
 
-from zcbench.errors import ZCBenchError
+from zcbench.errors import ZCBenchError, exception_line
 from zcbench.proxies import ProxySpec, resolve_proxies
 from zcbench.proxies.base import ProxyContext
 from zcbench.scoring import (
     DTYPES,
     ProxyResult,
+    checked_device,
     device_policy,
     rng_devices,
     score_context,
-    seeded_context,
+    seeded_builder,
 )
 from zcbench.types import Arch, Batch
 
@@ -60,6 +61,8 @@ log = logging.getLogger(__name__)
 
 #: the architecture a model stands for when the caller names none: seeds derive from its key
 MODEL_ARCH = Arch("model", (0,))
+#: how many characters of a model's own exception an error message repeats
+CAUSE = 200
 #: what a batch may be: a Batch, (inputs, labels) / (inputs,) / inputs tensors, or a loader
 BatchLike = Batch | torch.Tensor | Sequence[torch.Tensor | None] | object
 ModelLike = nn.Module | Callable[[], nn.Module]
@@ -182,19 +185,14 @@ def _checked(inputs: object, labels: object) -> Batch:
 
 
 # -- models ---------------------------------------------------------------------------------
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    text = f"{type(exc).__name__}: {text}".strip()
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _private(model: nn.Module) -> nn.Module:
     """A deep copy of the caller's model on which every parameter requires grad."""
     try:
         clone = copy.deepcopy(model)
     except Exception as exc:
         raise ZCBenchError(
-            f"cannot copy the model ({_one_line(exc)}); pass a factory that builds it instead"
+            f"cannot copy the model ({exception_line(exc, CAUSE)}); pass a factory that "
+            "builds it instead"
         ) from exc
     for p in clone.parameters():
         p.requires_grad_(True)
@@ -208,7 +206,7 @@ def _checked_factory(factory: Callable[[], nn.Module]) -> Callable[[], nn.Module
         except ZCBenchError:
             raise
         except Exception as exc:
-            raise ZCBenchError(f"the model factory raised {_one_line(exc)}") from exc
+            raise ZCBenchError(f"the model factory raised {exception_line(exc, CAUSE)}") from exc
         if not isinstance(model, nn.Module):
             raise ZCBenchError(
                 f"the model factory returned a {type(model).__name__}; expected a torch.nn.Module"
@@ -231,7 +229,8 @@ def probe_output(model: nn.Module, batch: Batch, device: torch.device, dtype: to
                 return clone(x)
     except Exception as exc:
         raise ZCBenchError(
-            f"the model failed in forward on inputs of shape {tuple(x.shape)}: {_one_line(exc)}"
+            f"the model failed in forward on inputs of shape {tuple(x.shape)}: "
+            + exception_line(exc, CAUSE)
         ) from exc
 
 
@@ -273,18 +272,15 @@ def model_context(
     """The proxy context of a model (what :func:`score_model` scores): checked batch, a
     private seeded model, the classes read from one forward."""
     b = as_batch(batch)
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ZCBenchError(f"device {str(device)!r} requested but CUDA is not available")
+    dev = checked_device(device)
     if dtype not in DTYPES:
         raise ZCBenchError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
     arch = arch or MODEL_ARCH
     if isinstance(model, nn.Module):
         pristine, rebuild = _private(model), None
     elif callable(model):
-        build = _checked_factory(model)
-        ctx = seeded_context(arch, build, b, 0, seed, dev, DTYPES[dtype])
-        pristine, rebuild = ctx.initial_model(), ctx._rebuild
+        rebuild = seeded_builder(arch, seed, _checked_factory(model))
+        pristine = rebuild()
     else:
         raise ZCBenchError(
             f"model is a {type(model).__name__}; expected a torch.nn.Module or a function "

@@ -8,7 +8,7 @@ import logging
 import re
 from importlib import metadata
 
-from zcbench.errors import ZCBenchError, shown
+from zcbench.errors import ZCBenchError, exception_line, shown
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,8 @@ def import_object(path: str, what: str) -> object:
             f"cannot import {what} {text!r}: {exc} (is the package installed or on PYTHONPATH?)"
         ) from None
     except Exception as exc:  # the user's module raised while importing
-        first = str(exc).splitlines()[0] if str(exc) else ""
         raise ZCBenchError(
-            f"cannot import {what} {text!r}: importing {module_name} raised "
-            f"{type(exc).__name__}: {first}"
+            f"cannot import {what} {text!r}: importing {module_name} raised {exception_line(exc)}"
         ) from exc
     for part in attr.split("."):
         if not hasattr(obj, part):

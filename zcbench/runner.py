@@ -30,7 +30,7 @@ from zcbench.data import minibatch
 from zcbench.datasets import dataset_info
 from zcbench.errors import ZCBenchError, unknown
 from zcbench.proxies.base import ENTRY_POINT_GROUP, ProxySpec
-from zcbench.scoring import DTYPES, ProxyResult, score_arch
+from zcbench.scoring import DTYPES, ProxyResult, checked_device, score_arch
 from zcbench.spaces import get_space, space_ref
 from zcbench.spaces.base import SearchSpace
 from zcbench.store import ResultStore
@@ -194,9 +194,8 @@ def run_scoring(
     if arch_timeout is not None and not arch_timeout > 0:
         raise ZCBenchError(f"the architecture timeout must be positive; got {arch_timeout}")
     in_process = executor == "local" and workers == 1 and arch_timeout is None
-    if torch.device(device).type == "cuda" and executor == "local":
-        if not torch.cuda.is_available():
-            raise ZCBenchError(f"device {device!r} requested but CUDA is not available")
+    if executor == "local":  # a Ray cluster's GPUs need not be on this machine
+        checked_device(device)
     if executor == "ray":
         from zcbench.executors import require_ray
 

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zcbench.errors import ZCBenchError, exception_line, shown
 from zcbench.proxies.base import (
     HookProxy,
     OwnProxy,
@@ -72,7 +73,7 @@ class ProxyResult:
 
 
 def _classify(exc: BaseException) -> tuple[str, str]:
-    text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
+    text = exception_line(exc)
     if isinstance(exc, torch.OutOfMemoryError) or _is_oom(exc):
         return "oom", text
     if isinstance(exc, ProxySkipped):
@@ -114,19 +115,28 @@ def seeded_context(
     dtype: torch.dtype = torch.float32,
     exact_second_order: bool = False,
 ) -> ProxyContext:
-    """A context whose model ``build()`` makes under a seed derived from (``arch``, ``seed``),
-    in a forked RNG (the caller's RNG is left as it was). Proxies' private copies are rebuilt
-    the same way: bit-identical weights, and for NB201 cells a rebuild takes about a third of
-    the time of ``copy.deepcopy``."""
+    """A context whose model ``build()`` makes under a seed derived from (``arch``, ``seed``)
+    (:func:`seeded_builder`). Proxies' private copies are rebuilt the same way: bit-identical
+    weights, and for NB201 cells a rebuild takes about a third of the time of
+    ``copy.deepcopy``."""
+    seeded = seeded_builder(arch, seed, build)
+    return ProxyContext(
+        arch, seeded(), batch, num_classes, seed, device, dtype, seeded, exact_second_order
+    )
+
+
+def seeded_builder(
+    arch: Arch, seed: int, build: Callable[[], nn.Module]
+) -> Callable[[], nn.Module]:
+    """``build`` run under a seed derived from (``arch``, ``seed``) in a forked RNG (the
+    caller's RNG is left as it was): every call makes the same initialised model."""
 
     def seeded() -> nn.Module:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(derive_seed(arch.key, seed, "init"))
             return build()
 
-    return ProxyContext(
-        arch, seeded(), batch, num_classes, seed, device, dtype, seeded, exact_second_order
-    )
+    return seeded
 
 
 def build_context(
@@ -144,6 +154,18 @@ def build_context(
         arch, lambda: space.build(arch, num_classes), batch, num_classes, seed, device, dtype,
         space.exact_second_order,
     )  # fmt: skip
+
+
+def checked_device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch device, or a one-line error for a malformed name or a CUDA device
+    this machine does not have (Ray workers elsewhere may: only local scoring checks)."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ZCBenchError(f"unknown device {shown(device)}; expected cpu or cuda[:N]") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ZCBenchError(f"device {str(device)!r} requested but CUDA is not available")
+    return dev
 
 
 def rng_devices(device: torch.device) -> list[int]:

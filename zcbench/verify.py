@@ -90,21 +90,17 @@ class Recipe:
 # -- data --------------------------------------------------------------------------------------
 def training_images(dataset: str, recipe: Recipe, data_dir=None) -> ImageSet:
     """The training images of the recipe (``train_size`` of them, 0 = all), never any of the
-    validation images (:func:`validation_images`)."""
+    ``valid_size`` images held out for validation (:func:`_split_training`)."""
     return _split_training(dataset, recipe, data_dir)[0]
 
 
-def validation_images(dataset: str, recipe: Recipe, data_dir=None) -> ImageSet | None:
-    """``valid_size`` images of the training split held out of training (None when 0)."""
-    return _split_training(dataset, recipe, data_dir)[1]
-
-
-def _subset(images: ImageSet, keep: np.ndarray) -> ImageSet:
-    return ImageSet(images.info, images.split, images.x[keep], images.y[keep],
-                    images.positions[keep])  # fmt: skip
+def _subset(images: ImageSet, keep: np.ndarray, split: str) -> ImageSet:
+    return ImageSet(images.info, split, images.x[keep], images.y[keep], images.positions[keep])
 
 
 def _split_training(dataset: str, recipe: Recipe, data_dir=None):
+    """(training images, validation images or None): ``valid_size`` images of the training
+    split held out first, then ``train_size`` of the rest (0 = all of it)."""
     images = load_images(dataset, "train", data_dir)
     if images.info.name == "ImageNet16-120":
         raise ZCBenchError(
@@ -123,9 +119,8 @@ def _split_training(dataset: str, recipe: Recipe, data_dir=None):
         rng = np.random.default_rng([recipe.seed, 104729])
         held = np.sort(rng.choice(len(images), size=recipe.valid_size, replace=False))
         rest = np.setdiff1d(np.arange(len(images)), held)
-        valid = _subset(images, held)
-        valid = ImageSet(valid.info, "valid", valid.x, valid.y, valid.positions)
-        images = _subset(images, rest)
+        valid = _subset(images, held, "valid")
+        images = _subset(images, rest, "train")
     if recipe.train_size:
         if recipe.train_size > len(images):
             raise ZCBenchError(
@@ -134,7 +129,7 @@ def _split_training(dataset: str, recipe: Recipe, data_dir=None):
             )
         rng = np.random.default_rng([recipe.seed, 7919])
         keep = np.sort(rng.choice(len(images), size=recipe.train_size, replace=False))
-        images = _subset(images, keep)
+        images = _subset(images, keep, "train")
     return images, valid
 
 

@@ -21,7 +21,7 @@ import inspect
 import os
 from typing import TypeVar
 
-from zcbench.errors import ZCBenchError, unknown
+from zcbench.errors import ZCBenchError, exception_line, unknown
 from zcbench.plugins import import_object, is_object_path, load_entry_points
 from zcbench.spaces.base import SearchSpace, check_space_class
 from zcbench.spaces.nats_sss import NatsSizeSpace
@@ -107,9 +107,8 @@ def get_space(name: str, data_dir: str | os.PathLike[str] | None = None) -> Sear
     except ZCBenchError:
         raise
     except Exception as exc:
-        first = str(exc).splitlines()[0] if str(exc) else ""
         raise ZCBenchError(
-            f"search space {name!r} could not be created: {type(exc).__name__}: {first}"
+            f"search space {name!r} could not be created: {exception_line(exc)}"
         ) from exc
 
 
