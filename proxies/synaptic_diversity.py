@@ -1,26 +1,37 @@
-"""synaptic_diversity: a CNN adaptation, by zcbench, of the synaptic-diversity term of TF-TAS
-(Zhou et al., "Training-free Transformer Architecture Search", CVPR 2022).
+"""synaptic diversity, after TF-TAS (Zhou et al., "Training-free Transformer Architecture Search",
+CVPR 2022), in two versions.
 
-The paper defines it for vision transformers only: S_D = sum over the multi-head self-attention
-weight matrices W_m of ||dR/dW_m||_nuc * ||W_m||_nuc. The authors' ``dss`` indicator (their
-``compute_dss_per_weight``) computes it as ``|nuc(W.grad) * nuc(W)|`` for the qkv and projection
-``Linear`` layers, with R not a loss on data but the synflow-style objective: every parameter
-and buffer replaced by its absolute value, a single all-ones input image of the data's shape,
-R = sum of the network's outputs, one backward; normalisation layers are off (``bn=False``).
-Their DSS indicator adds synaptic *saliency* |dR/dW * W| for the MLP and head layers; that part
-is not this proxy.
+**What TF-TAS meant.** The paper motivates the term from rank collapse in multi-head
+self-attention: heads whose weight matrices are low-rank (redundant, "not diverse") train
+into worse transformers. The nuclear norm is the convex surrogate of rank, so TF-TAS scores
+each MSA weight matrix W_m by ||W_m||_nuc * ||dL/dW_m||_nuc: a layer whose weights *and* the
+error signal reaching them on the data span many independent directions is diverse.
 
-Our adaptation (there is no CNN definition by the authors): the same objective R on the same
-linearised, BN-free network, and the diversity term taken over every Conv2d, whose weight is
-read as the C_out x (C_in k k) matrix of its filters (the analogue of the per-head projection
-matrices); the classifier is left out, as TF-TAS leaves the head out of the diversity term.
+**Why the authors' objective measures nothing new on a CNN.** Their code
+(``compute_dss_per_weight``) takes L to be the synflow objective: every parameter replaced by
+its absolute value, normalisation off, an all-ones input, R = sum of the outputs. That network
+is positively homogeneous in each layer's weights, so by Euler's theorem sum W * dR/dW over a
+layer equals R, and both nuclear norms are driven by the same path product that synflow sums.
+On NB201 the two rank 1,000 architectures alike (signed Spearman 0.999 on CIFAR-10).
 
-    score = sum over Conv2d l of ||W_l||_nuc * ||dR/dW_l||_nuc,   R = sum f_|theta|(1)
+* ``synaptic_diversity_tftas``: the authors' objective, adapted to CNNs (every Conv2d weight
+  read as the C_out x (C_in k k) matrix of its filters, the classifier left out as TF-TAS
+  leaves the head out): sum over Conv2d l of ||W_l||_nuc * ||dR/dW_l||_nuc with R the synflow
+  objective on the |theta|, BN-free network and one all-ones image. float64, as
+  zero-cost-nas's synflow from which their indicator code derives (theirs float32, which
+  overflows for deep NB201 cells). Until zcbench 0.x this proxy was called
+  ``synaptic_diversity``; its values are unchanged (committed stores renamed, version 1).
+* ``synaptic_diversity`` (zcbench's CNN adaptation of what TF-TAS meant): the same product of
+  nuclear norms with L the mean cross-entropy of the real labelled minibatch, on the network
+  as it is (BatchNorm kept, train mode, default initialisation): the shared labelled backward
+  pass of grad_norm / snip. Every Conv2d and Linear weight counts (a CNN has no attention
+  heads to single out; the classifier is one small matrix), each read as C_out x rest.
+  BatchNorm and the data break the homogeneity, so the value reflects how many directions the
+  data's error signal spans in each layer, not the path product.
 
-A layer that receives no gradient adds 0. Needs neither labels nor real images (only the batch
-shape). Computed in float64, as zero-cost-nas's synflow from which the authors' indicator code
-derives (theirs runs in float32; the product of nuclear norms of a BN-free NB201 network
-overflows float32 for deep cells).
+A layer that receives no gradient adds 0. Neither version is published on NB201; both are
+zcbench's adaptations, and the correlation report shows how each relates to synflow and to
+#params ("redundant with").
 """
 
 from __future__ import annotations
@@ -28,7 +39,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from zcbench.proxies.base import OwnProxy, ProxyContext, register_proxy
+from zcbench.proxies.base import HookProxy, OwnProxy, ProxyContext, register_proxy
+from zcbench.proxies.layers import sum_over_layers
 from zcbench.proxies.synflow import linearised_flow
 
 
@@ -38,7 +50,7 @@ def nuclear_norm(w: torch.Tensor) -> torch.Tensor:
 
 
 @register_proxy(
-    "synaptic_diversity",
+    "synaptic_diversity_tftas",
     kind="own",
     needs_grad=True,
     dtype="float64",
@@ -48,11 +60,11 @@ def nuclear_norm(w: torch.Tensor) -> torch.Tensor:
     "(CNN adaptation by zcbench)",
     formula="sum over Conv2d l of ||W_l||_nuc * ||dR/dW_l||_nuc, W_l as C_out x C_in*k*k, "
     "R = sum of outputs of the |weights|, BN-free network on one all-ones image",
-    departures="zcbench's CNN adaptation: the authors define it only for ViT self-attention "
-    "(qkv / projection Linear layers); here every Conv2d weight, reshaped C_out x C_in*k*k, "
-    "classifier excluded; float64 instead of float32",
+    departures="zcbench's CNN adaptation of the authors' objective: they define it only for ViT "
+    "self-attention (qkv / projection Linear layers); here every Conv2d weight, reshaped "
+    "C_out x C_in*k*k, classifier excluded; float64 instead of float32",
 )
-class SynapticDiversity(OwnProxy):
+class SynapticDiversityTFTAS(OwnProxy):
     def score(self, ctx: ProxyContext) -> float:
         model = linearised_flow(ctx)  # the synflow pass (shared with synflow when fused)
         total = torch.zeros((), dtype=torch.float64)
@@ -61,3 +73,29 @@ class SynapticDiversity(OwnProxy):
                 if isinstance(m, nn.Conv2d) and m.weight.grad is not None:
                     total += (nuclear_norm(m.weight) * nuclear_norm(m.weight.grad)).cpu()
         return float(total)
+
+
+@register_proxy(
+    "synaptic_diversity",
+    kind="backward",
+    needs_labels=True,
+    version=2,
+    paper="Zhou et al., Training-free Transformer Architecture Search (TF-TAS), CVPR 2022 "
+    "(CNN adaptation by zcbench)",
+    formula="sum over Conv2d/Linear l of ||W_l||_nuc * ||dL/dW_l||_nuc, W_l as C_out x rest, "
+    "L = cross-entropy of the real minibatch (BN kept, train mode)",
+    departures="zcbench's CNN adaptation of what TF-TAS measures: the real cross-entropy, "
+    "normalisation kept, every Conv2d / Linear (theirs: the synflow objective on ViT "
+    "self-attention weights; that version is synaptic_diversity_tftas)",
+)
+class SynapticDiversity(HookProxy):
+    module_types = ()  # needs only the weights and their gradients
+
+    def score(self, ctx: ProxyContext, model: nn.Module, logits: torch.Tensor) -> float:
+        def term(layer: nn.Module) -> torch.Tensor:
+            if layer.weight.grad is None:
+                return torch.zeros((), dtype=torch.float64)
+            w, g = layer.weight.detach().double(), layer.weight.grad.detach().double()
+            return nuclear_norm(w) * nuclear_norm(g)
+
+        return sum_over_layers(model, term)

@@ -1,4 +1,4 @@
-"""zen, zico and synaptic_diversity: hand-computed checks on tiny models, determinism, and
+"""zen, zico and synaptic_diversity_tftas: hand-computed checks on tiny models, determinism, and
 golden values on a fixed NB201 architecture and real CIFAR-10 batch."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_con
 GOLDEN = {
     "zen": 95.64922079443932,
     "zico": 445.16940333717224,
-    "synaptic_diversity": 1.8413856857965445e35,
+    "synaptic_diversity_tftas": 1.8413856857965445e35,
 }
 NAMES = tuple(GOLDEN)
 
@@ -150,7 +150,7 @@ def test_zen_needs_one_global_pool():
         _score("zen", _ctx(model, torch.randn(2, 3, 4, 4)))
 
 
-# -- synaptic_diversity ----------------------------------------------------------------------
+# -- synaptic_diversity_tftas-------------------------------------------------------------------
 def test_synaptic_diversity_by_hand_on_conv1x1_linear():
     """1x1 conv (C_in -> C_out) then a Linear on the flattened map, weights made |.|, input
     all ones: dR/dW[o, i] = s_o = sum_{k,h,w} |L|[k, (o,h,w)] for every i, a rank-1 matrix
@@ -165,7 +165,7 @@ def test_synaptic_diversity_by_hand_on_conv1x1_linear():
     lin = model[3].weight.detach().double().abs().reshape(k, c_out, hw * hw)
     s = lin.sum(dim=(0, 2))
     expected = float(torch.linalg.matrix_norm(w, "nuc") * s.norm() * math.sqrt(c_in))
-    value = _score("synaptic_diversity", _ctx(model, torch.randn(7, c_in, hw, hw)))
+    value = _score("synaptic_diversity_tftas", _ctx(model, torch.randn(7, c_in, hw, hw)))
     assert value == pytest.approx(expected, rel=1e-10)
 
 
@@ -173,7 +173,7 @@ def test_synaptic_diversity_leaves_the_context_model_alone():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 2, 1), nn.Flatten(), nn.Linear(2 * 4, 3))
     before = [p.detach().clone() for p in model.parameters()]
-    _score("synaptic_diversity", _ctx(model, torch.randn(2, 3, 2, 2)))
+    _score("synaptic_diversity_tftas", _ctx(model, torch.randn(2, 3, 2, 2)))
     assert all(torch.equal(a, p) for a, p in zip(before, model.parameters()))
     assert all(p.grad is None for p in model.parameters())
 
