@@ -55,3 +55,21 @@ def grad_or_zero(layer: nn.Module) -> torch.Tensor:
     """A layer's weight gradient, or zeros where no gradient reached it (e.g. dead edges)."""
     g = layer.weight.grad
     return torch.zeros_like(layer.weight) if g is None else g
+
+
+def kaiming_fanin_init(model: nn.Module, generator: torch.Generator) -> None:
+    """Re-initialise as AZ-NAS's and VKDNW's ``init_model(model, 'kaiming_norm_fanin')``:
+    Conv2d / Linear weights Kaiming-normal (fan-in, ReLU gain), their biases 0; BatchNorm /
+    GroupNorm affine weights 1 and biases 0. Draws from ``generator`` (on the CPU; copied to
+    the parameters' device)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, WEIGHT_LAYERS):
+                w = torch.empty(m.weight.shape, dtype=m.weight.dtype)
+                nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu", generator=generator)
+                m.weight.copy_(w)
+                if m.bias is not None:
+                    m.bias.zero_()
+            elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)) and m.affine:
+                m.weight.fill_(1.0)
+                m.bias.zero_()

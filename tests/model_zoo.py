@@ -51,6 +51,10 @@ class ResNet18(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(c, num_classes)
 
+    def feature_stages(self):
+        """The stem and each block (AZ-NAS's stage feature maps)."""
+        return [self.stem, *self.layers]
+
     def forward(self, x):
         return self.fc(torch.flatten(self.pool(self.layers(self.stem(x))), 1))
 
@@ -168,8 +172,19 @@ FAMILIES = {"resnet18": build_resnet, "mobilenetv2": build_mobilenet, "vit": bui
 #: the proxies each family cannot take, with the reason the docs give (all others: a value)
 EXPECTED_SKIPS = {
     "resnet18": set(),
-    "mobilenetv2": {"naswot", "swap"},  # no nn.ReLU
-    "vit": {"naswot", "swap", "synflow", "synaptic_diversity", "zen"},  # GELU, LayerNorm, no GAP
+    # no nn.ReLU; AZ-NAS: no feature_stages()
+    "mobilenetv2": {"naswot", "swap", "az_expressivity", "az_progressivity", "az_trainability"},
+    # GELU, LayerNorm, no GAP; AZ-NAS: no feature_stages()
+    "vit": {
+        "naswot",
+        "swap",
+        "synflow",
+        "synaptic_diversity_tftas",
+        "zen",
+        "az_expressivity",
+        "az_progressivity",
+        "az_trainability",
+    },
 }
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch._C._functorch import is_functorch_wrapped_tensor
 
 #: operation names in NAS-Bench-201's order (the genotype stores indexes into this tuple)
 CELL_OPS: tuple[str, ...] = (
@@ -89,7 +90,8 @@ class AvgPool2d(nn.AvgPool2d):
     output stay NCHW, so nothing outside sees a different layout."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4:
+        if x.dim() != 4 or is_functorch_wrapped_tensor(x):
+            # torch.func transforms (vkdnw's per-image Jacobian) cannot query memory formats
             return super().forward(x)
         return _ToContiguous.apply(super().forward(_ToChannelsLast.apply(x)))
 

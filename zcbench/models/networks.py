@@ -49,6 +49,11 @@ class TinyNetwork(nn.Module):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
 
+    def feature_stages(self) -> list[nn.Module]:
+        """The stem and every cell, whose outputs are the stage feature maps AZ-NAS reads (the
+        authors' ``extract_cell_features``)."""
+        return [self.stem, *self.cells]
+
     def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(pooled features, logits)`` like the official forward."""
         feature = self.stem(x)

@@ -1,0 +1,148 @@
+"""vkdnw (Tybl and Neumann, "Training-free Neural Architecture Search through Variance of
+Knowledge of Deep Network Weights", CVPR 2025; the authors' ``NB201/ZeroShotProxy/
+compute_vkdnw_score.py`` and ``tss_utils.py``, repository ondratybl/VKDNW).
+
+VKDNW reads how evenly the network's weights can be estimated: the spectrum of the empirical
+Fisher information matrix (FIM) at initialisation. A flat spectrum (every direction about
+equally hard to estimate) predicts an architecture that trains well.
+
+As the authors' code:
+
+* the network re-initialised Kaiming-normal (fan-in, ReLU gain), zero biases, unit / zero
+  BatchNorm affine parameters; BatchNorm with the statistics of the batch it sees and no
+  running statistics (their networks have ``track_running_stats=False``);
+* the input: 32 images of standard Gaussian noise of the batch's shape (vkdnw is not among
+  their "real input" metrics; their batch size is 32);
+* the parameters: the *first element* of every parameter tensor (``named_parameters()``,
+  BatchNorm affine parameters and the classifier included), so the FIM is d x d with d the
+  number of parameter tensors;
+* per image n (forwarded alone, so BatchNorm normalises with that image's statistics), J_n is
+  the Jacobian of the logits with respect to those d numbers, p_n = (1 - a) softmax(logits_n)
+  + a / C with a = 0.05, and L_n the Cholesky factor of diag(p_n) - p_n p_n^T (their
+  ``cholesky_covariance``); FIM = mean_n (L_n J_n)^T (L_n J_n), exactly their product
+  (``matmul(L, jacobian)``; note that J^T Sigma J would be (L^T J)^T (L^T J));
+* lambda = the singular values of the FIM, q_1..q_9 its deciles (0.1, ..., 0.9), q~ = q /
+  (||q||_1 + 1e-10), and **vkdnw = -sum q~ log(q~ + 1e-10)** (their ``vkdnw_entropy``).
+
+``vkdnw_dim`` is d, the number of parameter tensors (their ``vkdnw_dim``): their single-proxy
+ranking VKDNW_single orders architectures by d first and vkdnw second (a dense rank of the
+pair), and VKDNW_agg adds log-ranks of jacov, AZ-NAS's expressivity and trainability and FLOPs
+(see :mod:`zcbench.ensembles`).
+
+Departures: (1) L_n is computed from image n's own logits (the forward that J_n
+differentiates); theirs from a separate forward of the whole batch, where BatchNorm uses the
+batch's statistics. (2) The FIM and its spectrum in float64 (theirs float32). (3) The noise,
+weights and everything else are drawn from generators seeded by (architecture, seed).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.func import functional_call, jacrev, replace_all_batch_norm_modules_, vmap
+
+from zcbench.proxies.base import OwnProxy, ProxyContext, ProxySkipped, register_proxy
+from zcbench.proxies.layers import kaiming_fanin_init
+
+PAPER = (
+    "Tybl and Neumann, Training-free Neural Architecture Search through Variance of Knowledge "
+    "of Deep Network Weights (VKDNW), CVPR 2025"
+)
+#: the authors' batch of Gaussian noise
+NOISE_BATCH = 32
+#: the label smoothing of the predicted class probabilities in their Cholesky factor
+ALPHA = 0.05
+DECILES = tuple(round(0.1 * k, 1) for k in range(1, 10))
+
+
+def cholesky_factor(logits: torch.Tensor, alpha: float = ALPHA) -> torch.Tensor:
+    """(N, C, C) lower-triangular L with L L^T = diag(p) - p p^T for the smoothed softmax p
+    of each row of ``logits`` (a closed form: Tanabe and Sagae 1992, as the authors use)."""
+    c = logits.shape[1]
+    p = torch.softmax(logits.to(torch.float64), dim=1) * (1 - alpha) + alpha / c
+    q = 1 - torch.cumsum(p, dim=1)
+    q[:, -1] = 0.0
+    q_prev = torch.roll(q, 1, dims=1)
+    q_prev[:, 0] = 1.0
+    d = torch.sqrt((p * q / q_prev).clamp_min(0.0))
+    below = torch.tril(torch.ones(c, c, dtype=torch.bool, device=logits.device), diagonal=-1)
+    ratio = -p.unsqueeze(2) / torch.where(q > 0, q, 1.0).unsqueeze(1)  # -p_i / q_j
+    lower = torch.where(below, ratio, torch.zeros((), dtype=ratio.dtype, device=ratio.device))
+    lower = lower + torch.eye(c, dtype=ratio.dtype, device=ratio.device)
+    return lower * d.unsqueeze(1)  # scale column j by d_j
+
+
+def first_element_jacobian(model: nn.Module, images: torch.Tensor):
+    """(J, logits): J (N, C, d) the Jacobian of each image's logits (forwarded alone) with
+    respect to the first element of each of the model's d parameter tensors."""
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    buffers = {k: v.detach() for k, v in model.named_buffers()}
+    firsts = {k: v.reshape(-1)[:1].clone() for k, v in params.items()}
+
+    def logits_of(first: dict[str, torch.Tensor], image: torch.Tensor):
+        full = {
+            k: torch.cat([first[k], v.reshape(-1)[1:]]).reshape(v.shape) for k, v in params.items()
+        }
+        out = functional_call(model, (full, buffers), (image.unsqueeze(0),)).squeeze(0)
+        return out, out
+
+    jac, logits = vmap(jacrev(logits_of, has_aux=True), in_dims=(None, 0), randomness="same")(
+        firsts, images
+    )
+    flat = torch.cat([j.reshape(j.shape[0], j.shape[1], -1) for j in jac.values()], dim=2)
+    return flat.detach(), logits.detach()
+
+
+def fisher_spectrum(ctx: ProxyContext) -> torch.Tensor:
+    model = ctx.fresh_model()
+    kaiming_fanin_init(model, ctx.generator("vkdnw/init"))
+    replace_all_batch_norm_modules_(model)  # batch statistics, nothing tracked (as theirs)
+    if not any(True for _ in model.parameters()):
+        raise ProxySkipped("vkdnw needs a model with parameters")
+    shape = (NOISE_BATCH, *ctx.batch.inputs.shape[1:])
+    noise = torch.randn(shape, generator=ctx.generator("vkdnw/input")).to(ctx.device, ctx.dtype)
+    with torch.enable_grad():
+        jac, logits = first_element_jacobian(model, noise)
+    if logits.dim() != 2:
+        raise ProxySkipped(
+            f"vkdnw needs (N, classes) logits; the model returns {tuple(logits.shape)}"
+        )
+    lj = cholesky_factor(logits) @ jac.to(torch.float64)
+    fim = (lj.transpose(1, 2) @ lj).mean(dim=0)
+    return torch.linalg.svdvals(fim)
+
+
+def spectrum_entropy(lambdas: torch.Tensor) -> float:
+    q = torch.quantile(lambdas, torch.tensor(DECILES, dtype=lambdas.dtype, device=lambdas.device))
+    q = q / (q.abs().sum() + 1e-10)
+    return float(-(q * torch.log(q + 1e-10)).sum())
+
+
+@register_proxy(
+    "vkdnw",
+    kind="own",
+    needs_grad=True,
+    cost="heavy",
+    paper=PAPER,
+    formula="entropy of the normalised deciles of the singular values of the FIM mean_n "
+    "(L_n J_n)^T (L_n J_n), J_n = d logits / d(first element of each parameter tensor) for one "
+    "of 32 Gaussian-noise images, L_n the Cholesky factor of the smoothed softmax covariance",
+    departures="L_n from each image's own forward (theirs from a whole-batch forward); "
+    "float64 FIM and spectrum (theirs float32)",
+)
+class VKDNW(OwnProxy):
+    def score(self, ctx: ProxyContext) -> float:
+        return spectrum_entropy(fisher_spectrum(ctx))
+
+
+@register_proxy(
+    "vkdnw_dim",
+    kind="own",
+    cost="free",
+    paper=PAPER,
+    formula="d, the number of parameter tensors (the FIM's size; VKDNW_single ranks by d, then "
+    "by vkdnw)",
+)
+class VKDNWDim(OwnProxy):
+    def score(self, ctx: ProxyContext) -> float:
+        return float(sum(1 for _ in ctx.initial_model().parameters()))
