@@ -221,6 +221,21 @@ def proxy_matrix(scores: pd.DataFrame, directions: dict[str, bool] | None = None
     return signed_scores(scores, directions).corr(method="spearman", min_periods=3)
 
 
+#: two proxies whose signed rankings agree at least this much are reported as redundant
+REDUNDANT_AT = 0.98
+
+
+def redundant_with(matrix: pd.DataFrame, threshold: float = REDUNDANT_AT) -> dict[str, list[str]]:
+    """For every column of a signed proxy matrix (:func:`proxy_matrix`), the other columns
+    whose ranking it duplicates: signed Spearman >= ``threshold``, strongest first."""
+    out: dict[str, list[str]] = {}
+    for proxy in matrix.columns:
+        row = matrix[proxy].drop(proxy, errors="ignore").dropna()
+        hits = row[row >= threshold].sort_values(ascending=False)
+        out[proxy] = [f"{other} ({rho:.3f})" for other, rho in hits.items()]
+    return out
+
+
 def panel_rows(long: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     """Per dataset, the rows of the architectures with a stored result (any status) for every
     proxy stored for that dataset, and how many architectures were left out per dataset.

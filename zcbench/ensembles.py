@@ -12,7 +12,18 @@ architecture with no valid member gets NaN.
 * ``mean_rank``: the mean over members of each member's rank, normalised to (0, 1].
 * ``log_rank``: AZ-NAS (Lee & Ham, CVPR'24) aggregation, sum over members of log(rank / n)
   with rank 1 for the worst: a poor rank on any member is penalised heavily. Applied here to
-  our members, not to AZ-NAS's own four proxies (not implemented).
+  every proxy but the size baselines.
+* ``az_nas``: AZ-NAS itself, the same aggregation of its four components: az_expressivity,
+  az_progressivity, az_trainability and complexity (FLOPs, our ``flops``). As the authors'
+  code, a component that came out -inf or NaN (their NaN is recorded as -inf) ranks last.
+* ``vkdnw_single`` / ``vkdnw_agg``: VKDNW (Tybl & Neumann, CVPR'25; their ``tss_utils.py``):
+  the dense rank of the pair (number of parameter tensors ``vkdnw_dim``, ``vkdnw``), and that
+  rank's log plus the log-ranks of jacov (our ``jacob_cov``), AZ-NAS's expressivity and
+  trainability and FLOPs (their ``vkdnw_comb_rank``).
+* ``zc_ensemble``: zcbench's label-free ensemble, a rule fixed before reading any held-out
+  figure (see :data:`ZC_ENSEMBLE`): AZ-NAS's aggregation over AZ-NAS's four components plus
+  the two proxies whose published correlations lead the field among those we implement
+  without a train/test split (MeCo, ZiCo; ``../shared/docs/anchors.md``).
 * ``learned``: ridge regression from the members' normalised ranks to the accuracy rank,
   fitted on ``n_train`` labelled architectures and scored on all; correlations must then be
   read on the held-out architectures only (:func:`learned_split` returns both sets).
@@ -33,6 +44,20 @@ from zcbench.correlate import signed_scores
 BLOCK_CELLS = 4_000_000
 #: Abdelfattah et al.'s voting members
 VOTE_MEMBERS: tuple[str, ...] = ("synflow", "jacob_cov", "snip")
+#: AZ-NAS's four components (complexity = FLOPs)
+AZ_NAS_MEMBERS: tuple[str, ...] = (
+    "az_expressivity",
+    "az_progressivity",
+    "az_trainability",
+    "flops",
+)
+#: VKDNW_agg's members besides VKDNW_single (their ``vkdnw_comb_rank``)
+VKDNW_AGG_MEMBERS: tuple[str, ...] = ("jacob_cov", "az_expressivity", "az_trainability", "flops")
+#: the label-free ensemble's rule, fixed before any held-out figure was read: AZ-NAS's four
+#: components and the two best-published single proxies we have (MeCo 0.89 / 0.88 / 0.85,
+#: ZiCo 0.80 / 0.81 / 0.79 in anchors.md), aggregated as AZ-NAS does; one rule for every
+#: dataset, nothing tuned per dataset
+ZC_ENSEMBLE: tuple[str, ...] = (*AZ_NAS_MEMBERS, "meco", "zico")
 
 
 def _signed(scores: pd.DataFrame, members: Sequence[str], directions: dict[str, bool]):
@@ -87,11 +112,52 @@ def mean_rank(
 
 
 def log_rank(
-    scores: pd.DataFrame, directions: dict[str, bool], members: Sequence[str]
+    scores: pd.DataFrame,
+    directions: dict[str, bool],
+    members: Sequence[str],
+    failed_last: bool = False,
 ) -> pd.Series:
-    ranks = normalised_ranks(_signed(scores, members, directions))
+    """Sum over members of log(normalised rank). ``failed_last``: a member's failure (NaN,
+    e.g. AZ-NAS's -inf) ranks below every value, as AZ-NAS's code ranks -inf; otherwise it
+    is left out of that architecture's sum."""
+    signed = _signed(scores, members, directions)
+    if failed_last:
+        signed = signed.fillna(-np.inf)
+        ranks = signed.rank(method="average", pct=True)
+    else:
+        ranks = normalised_ranks(signed)
     out = np.log(ranks).sum(axis=1, min_count=1)
     return out.rename("log_rank")
+
+
+def az_nas(scores: pd.DataFrame, directions: dict[str, bool]) -> pd.Series:
+    """AZ-NAS's aggregation of its four components (failures rank last, as theirs)."""
+    return log_rank(scores, directions, AZ_NAS_MEMBERS, failed_last=True).rename("az_nas")
+
+
+def vkdnw_single(scores: pd.DataFrame) -> pd.Series:
+    """VKDNW_single: dense rank of (number of parameter tensors, vkdnw), lexicographic."""
+    pair = scores[["vkdnw_dim", "vkdnw"]].astype(np.float64)
+    order = pair.fillna(-np.inf).apply(tuple, axis=1)
+    ranks = order.rank(method="dense").astype(np.float64)
+    ranks[pair.isna().all(axis=1)] = np.nan
+    return ranks.rename("vkdnw_single")
+
+
+def vkdnw_agg(scores: pd.DataFrame, directions: dict[str, bool]) -> pd.Series:
+    """VKDNW_agg: log rank of VKDNW_single plus the log-ranks of jacov, AZ-NAS's
+    expressivity and trainability, and FLOPs (failures rank last)."""
+    frame = scores[list(VKDNW_AGG_MEMBERS)].copy()
+    frame["vkdnw_single"] = vkdnw_single(scores)
+    dirs = {**directions, "vkdnw_single": True}
+    return log_rank(frame, dirs, [*VKDNW_AGG_MEMBERS, "vkdnw_single"], failed_last=True).rename(
+        "vkdnw_agg"
+    )
+
+
+def zc_ensemble(scores: pd.DataFrame, directions: dict[str, bool]) -> pd.Series:
+    """zcbench's label-free ensemble (:data:`ZC_ENSEMBLE`, failures rank last)."""
+    return log_rank(scores, directions, ZC_ENSEMBLE, failed_last=True).rename("zc_ensemble")
 
 
 def learned_split(index: pd.Index, n_train: int, seed: int = 0) -> tuple[pd.Index, pd.Index]:
