@@ -11,19 +11,33 @@
 
 Candidates are distinct (drawn without replacement). With a latency constraint, infeasible
 candidates (known from the table's measured latency, not from ground truth) rank last.
-Several proxies combine by their mean normalised rank among the candidates
-(:func:`zcbench.proxy_source.combined`).
+Several proxies combine by their mean normalised rank among the candidates, or with
+``agg=log`` by AZ-NAS's sum of log ranks (:func:`zcbench.proxy_source.combined`).
+
+``pool=stored`` draws the candidates from the architectures the store already scored with
+every proxy (for example the committed 1,000-architecture fidelity sample) instead of the
+whole space, so an expensive ensemble costs no scoring; ``n`` larger than the pool takes the
+whole pool.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from zcbench.proxy_source import combined
+from zcbench.proxy_source import AGGREGATIONS, combined
 from zcbench.searchers.base import Searcher, register_searcher
 from zcbench.searchers.rea import RegularizedEvolution
 from zcbench.spaces.base import SearchSpace
 from zcbench.types import Arch
+
+POOLS: tuple[str, ...] = ("space", "stored")
+
+
+def _check_options(name: str, pool: str, agg: str) -> None:
+    if pool not in POOLS:
+        raise ValueError(f"{name}: unknown pool {pool!r}; expected one of {', '.join(POOLS)}")
+    if agg not in AGGREGATIONS:
+        raise ValueError(f"{name}: unknown agg {agg!r}; expected one of {', '.join(AGGREGATIONS)}")
 
 
 def ranked_candidates(searcher: Searcher, n: int) -> tuple[list[Arch], np.ndarray]:
@@ -34,10 +48,14 @@ def ranked_candidates(searcher: Searcher, n: int) -> tuple[list[Arch], np.ndarra
     same seed and a smaller ``n`` see a subset (zc:n=10 within zc:n=100 within zc:n=1000, and
     zc / zc-rea / predictor share candidates): the store scores each architecture once."""
     space = searcher.space
-    indices = searcher.rng.permutation(len(space))[:n]
-    archs = [space.from_index(int(i)) for i in indices]
+    if getattr(searcher, "pool", "space") == "stored":
+        pool = searcher.oracle.stored_candidates()
+        archs = [pool[int(i)] for i in searcher.rng.permutation(len(pool))[:n]]
+    else:
+        indices = searcher.rng.permutation(len(space))[:n]
+        archs = [space.from_index(int(i)) for i in indices]
     signed = searcher.oracle.proxy_scores(archs)
-    score = combined(signed)
+    score = combined(signed, getattr(searcher, "agg", "mean"))
     feasible = np.array([searcher.oracle.feasible(a) for a in archs])
     order = np.lexsort((-score, ~feasible))  # feasible first, then by descending score
     return [archs[i] for i in order], signed[order]
@@ -47,11 +65,19 @@ def ranked_candidates(searcher: Searcher, n: int) -> tuple[list[Arch], np.ndarra
 class ZeroCostSearch(Searcher):
     needs_proxy = True
 
-    def __init__(self, space: SearchSpace, seed: int = 0, n: int = 100) -> None:
+    def __init__(
+        self,
+        space: SearchSpace,
+        seed: int = 0,
+        n: int = 100,
+        pool: str = "space",
+        agg: str = "mean",
+    ) -> None:
         super().__init__(space, seed)
         if n < 1:
             raise ValueError(f"zc needs n >= 1 candidates; got {n}")
-        self.n = n
+        _check_options("zc", pool, agg)
+        self.n, self.pool, self.agg = n, pool, agg
         self._ranked: list[Arch] | None = None
 
     def ask(self) -> Arch:
@@ -74,11 +100,14 @@ class ZeroCostWarmREA(RegularizedEvolution):
         n: int = 1000,
         population: int = 10,
         sample_size: int = 3,
+        pool: str = "space",
+        agg: str = "mean",
     ) -> None:
         super().__init__(space, seed, population=population, sample_size=sample_size)
         if n < population:
             raise ValueError(f"zc-rea needs n >= population ({population}); got {n}")
-        self.n = n
+        _check_options("zc-rea", pool, agg)
+        self.n, self.pool, self.agg = n, pool, agg
         self._warm: list[Arch] | None = None
 
     def seed_population(self) -> Arch:

@@ -129,6 +129,18 @@ class Oracle:
         after the searcher has seen the signal; never shown to the searcher)."""
         return float(self.table.get(self.dataset, self.table.final_metric).loc[index])
 
+    def stored_candidates(self) -> list[Arch]:
+        """The architectures the proxy source's store already scored with every proxy (a
+        candidate pool that costs no scoring); counted as proxy evaluations when ranked."""
+        if self.proxy_source is None or not hasattr(self.proxy_source, "stored_indices"):
+            raise ZCBenchError("pool=stored needs a store-backed proxy source (--proxy, --store)")
+        indices = self.proxy_source.stored_indices()
+        if not indices:
+            raise ZCBenchError(
+                "pool=stored: the store holds no architecture scored with every proxy"
+            )
+        return [self.space.from_index(i) for i in indices]
+
     def proxy_scores(self, archs: Sequence[Arch]) -> np.ndarray:
         """Signed zero-cost scores, one row per architecture (one column per proxy)."""
         if self.proxy_source is None:

@@ -85,6 +85,19 @@ class StoreProxySource:
             if count[index] == len(column):  # every proxy has a row (a value or a failure)
                 self._cache[index] = vec * self.signs
 
+    def stored_indices(self) -> list[int]:
+        """Architectures the store already holds a result (value or failure) for every proxy
+        of, in this configuration, sorted: a searcher's candidate pool that costs no scoring
+        (``zc:pool=stored``)."""
+        versions = {s.name: s.version for s in self.specs}
+        rows = self.store.lookup(
+            space=self.space.name, dataset=self.dataset, versions=versions, **self.config
+        )
+        count: dict[int, int] = {}
+        for index, _proxy, _value, _status in rows:
+            count[index] = count.get(index, 0) + 1
+        return sorted(i for i, c in count.items() if c == len(versions))
+
     def scores(self, archs: Sequence[Arch]) -> np.ndarray:
         """(len(archs), n_proxies) signed scores; NaN where a proxy failed."""
         indices = [self.space.index(a) for a in archs]
@@ -116,14 +129,23 @@ class StoreProxySource:
         return np.stack([self._cache[i] for i in indices]) if indices else np.empty((0, 0))
 
 
-def combined(scores: np.ndarray) -> np.ndarray:
+#: how several proxies combine: ``mean`` (mean normalised rank) or ``log`` (AZ-NAS's sum of
+#: log normalised ranks, which punishes a poor rank on any member)
+AGGREGATIONS: tuple[str, ...] = ("mean", "log")
+
+
+def combined(scores: np.ndarray, agg: str = "mean") -> np.ndarray:
     """One value per row (higher = better) from signed scores: the score itself for one proxy;
-    for several, the mean over members of their normalised rank among these rows (a failed
-    member counts as the worst). NaN (one proxy that failed) sorts below every number."""
+    for several, the mean (``agg="mean"``) or the sum of logs (``"log"``) over members of their
+    normalised rank among these rows (a failed member counts as the worst). NaN (one proxy
+    that failed) sorts below every number."""
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 2:
         raise ValueError("expected a 2-D array (architectures x proxies)")
+    if agg not in AGGREGATIONS:
+        raise ValueError(f"unknown aggregation {agg!r}; expected one of {', '.join(AGGREGATIONS)}")
     if scores.shape[1] == 1:
         return np.where(np.isnan(scores[:, 0]), -np.inf, scores[:, 0])
     filled = np.where(np.isnan(scores), -np.inf, scores)
-    return stats.rankdata(filled, method="average", axis=0).mean(axis=1) / len(filled)
+    ranks = stats.rankdata(filled, method="average", axis=0) / len(filled)
+    return np.log(ranks).sum(axis=1) if agg == "log" else ranks.mean(axis=1)

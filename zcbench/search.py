@@ -33,14 +33,15 @@ FINAL_METRIC = "test_acc_200ep"
 MAX_FREE_ASKS = 10_000
 
 
-def parse_searcher(spec: str) -> tuple[type, dict[str, int | float]]:
+def parse_searcher(spec: str) -> tuple[type, dict[str, int | float | str]]:
     """``NAME[:KEY=VALUE[:KEY=VALUE...]]`` (e.g. ``zc:n=1000``) -> (class, options); the
     options are checked against the searcher's constructor."""
     name, *parts = spec.strip().split(":")
     cls = get_searcher(name)
     fixed = ("self", "space", "seed")
-    accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in fixed]
-    options: dict[str, int | float] = {}
+    params = inspect.signature(cls.__init__).parameters
+    accepted = [p for p in params if p not in fixed]
+    options: dict[str, int | float | str] = {}
     for part in parts:
         key, sep, text = part.partition("=")
         if not sep or key not in accepted:
@@ -48,6 +49,9 @@ def parse_searcher(spec: str) -> tuple[type, dict[str, int | float]]:
                 f"bad searcher option {shown(part)} in {shown(spec)}; {name} takes "
                 + (", ".join(f"{k}=VALUE" for k in accepted) or "no options")
             )
+        if isinstance(params[key].default, str):  # a word option (zc's pool=, agg=)
+            options[key] = text
+            continue
         try:
             options[key] = int(text)
         except ValueError:
