@@ -1,0 +1,68 @@
+"""The search-records table: zcbench's best searches on NB201 against the published records.
+
+Reads the ``summary.csv`` of every ``zcbench search`` output folder under
+``reports/search/records/`` (see ``reports/README.md`` for the commands) and writes
+``records.md`` / ``records.csv``: per dataset and protocol, the mean final test accuracy over
+the runs with its 95% interval, next to the record it is measured against
+(``../shared/docs/anchors.md``).
+
+    .venv/bin/python reports/search/records/summarise.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).parent
+DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+#: the issue's targets and the published figures they beat (anchors.md)
+TARGETS = {
+    "50 queries": ({"cifar10": 94.2, "cifar100": 72.8, "ImageNet16-120": 46.4},
+                   "ZiCo-guided Zero-Cost-PT 94.15 / 72.77 / 46.39"),
+    "0 queries": ({"cifar10": 93.9, "cifar100": 72.5, "ImageNet16-120": 45.5},
+                  "best published training-free search about 93.8 / 72.2 / 45.0 "
+                  "(APD 93.76 / 72.22 / 45.03)"),
+}  # fmt: skip
+OPTIMUM = {"cifar10": 94.37, "cifar100": 73.51, "ImageNet16-120": 47.31}
+
+
+def main() -> None:
+    rows = []
+    for folder in sorted(p for p in HERE.iterdir() if (p / "summary.csv").exists()):
+        summary = pd.read_csv(folder / "summary.csv")
+        protocol = "0 queries" if (summary["budget"] == 1).all() else "50 queries"
+        for _, r in summary.iterrows():
+            target = TARGETS[protocol][0][r["dataset"]]
+            rows.append(
+                {
+                    "protocol": protocol,
+                    "folder": folder.name,
+                    "searcher": r["searcher"],
+                    "dataset": r["dataset"],
+                    "runs": int(r["runs"]),
+                    "mean_test_acc": r["mean_test_acc"],
+                    "std": r["std_test_acc"],
+                    "ci_lo": r["ci_lo"],
+                    "ci_hi": r["ci_hi"],
+                    "target": target,
+                    "met": bool(r["mean_test_acc"] >= target),
+                    "optimum": OPTIMUM[r["dataset"]],
+                }
+            )
+    table = pd.DataFrame(rows)
+    table.to_csv(HERE / "records.csv", index=False)
+    lines = ["# Search records on NAS-Bench-201", ""]
+    for protocol, (_, anchor) in TARGETS.items():
+        part = table[table["protocol"] == protocol]
+        if part.empty:
+            continue
+        lines += [f"## {protocol} (published: {anchor})", "", part.drop(columns="protocol")
+                  .to_markdown(index=False, floatfmt=".2f"), ""]  # fmt: skip
+    (HERE / "records.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
