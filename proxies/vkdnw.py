@@ -93,16 +93,126 @@ def first_element_jacobian(model: nn.Module, images: torch.Tensor):
     return flat.detach(), logits.detach()
 
 
+class _InstanceBatchNorm(nn.Module):
+    """A BatchNorm2d evaluated on each image alone (batch statistics of that image, as a
+    batch of one in train mode): instance normalisation with the layer's affine parameters.
+    Keeps the original module as ``bn`` (its parameters, its name in the delta hooks)."""
+
+    def __init__(self, bn: nn.BatchNorm2d) -> None:
+        super().__init__()
+        self.bn = bn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        xhat = nn.functional.instance_norm(x, eps=self.bn.eps)
+        out = xhat * self.bn.weight.view(1, -1, 1, 1) + self.bn.bias.view(1, -1, 1, 1)
+        self.xhat = xhat
+        return out
+
+
+def _per_image_network(model: nn.Module) -> nn.Module | None:
+    """The model with every BatchNorm2d normalising each image alone, or None if it holds a
+    parameter outside Conv2d / Linear / affine BatchNorm2d (then the generic path runs)."""
+    for m in model.modules():
+        own = list(m.parameters(recurse=False))
+        if not own:
+            continue
+        if isinstance(m, nn.Conv2d) and isinstance(m.padding, tuple) and m.padding_mode == "zeros":
+            continue
+        if isinstance(m, nn.Linear) or (isinstance(m, nn.BatchNorm2d) and m.affine):
+            continue
+        return None
+
+    def swap(parent: nn.Module) -> None:
+        for name, child in parent.named_children():
+            if isinstance(child, nn.BatchNorm2d):
+                setattr(parent, name, _InstanceBatchNorm(child))
+            else:
+                swap(child)
+
+    swap(model)
+    return model
+
+
+def _first_element_terms(module: nn.Module, x: torch.Tensor, out: torch.Tensor):
+    """(parameter, d out / d parameter.flatten()[0] per image, as a tensor shaped like the
+    output channel 0 slice) for the module's parameters."""
+    if isinstance(module, nn.Conv2d):
+        (ph, pw), (sh, sw), (dh, dw) = module.padding, module.stride, module.dilation
+        xp = nn.functional.pad(x[:, 0], (pw, pw, ph, ph))
+        h, w = out.shape[2:]
+        patch = xp[:, : (h - 1) * sh + 1 : sh, : (w - 1) * sw + 1 : sw]
+        terms = [patch]
+        if module.bias is not None:
+            terms.append(torch.ones_like(patch))
+        return terms
+    if isinstance(module, nn.Linear):
+        terms = [x[..., 0]]
+        if module.bias is not None:
+            terms.append(torch.ones_like(x[..., 0]))
+        return terms
+    if isinstance(module, _InstanceBatchNorm):
+        return [module.xhat[:, 0], torch.ones_like(module.xhat[:, 0])]
+    return []
+
+
+def per_image_jacobian(model: nn.Module, images: torch.Tensor):
+    """:func:`first_element_jacobian` for networks of Conv2d, Linear and BatchNorm2d, without
+    per-image weight gradients: every parameter's first element gets a per-image offset
+    delta_n (zero, so the forward is unchanged) whose effect on the output is added where the
+    parameter acts (d out / d W[0, 0, 0, 0] is the input patch it multiplies, d out / d b[0]
+    is 1, d out / d gamma[0] the normalised input), and one backward per class of the sum
+    over images of that logit reads d logits[n, c] / d delta_n. The images are independent
+    (BatchNorm per image), so the result equals forwarding each image alone, without any
+    weight gradient (2-3x faster than the torch.func path on NB201 on a CPU)."""
+    n = images.shape[0]
+    deltas: list[torch.Tensor] = []
+
+    def hook(module: nn.Module, inputs: tuple, out: torch.Tensor) -> torch.Tensor:
+        terms = _first_element_terms(module, inputs[0], out)
+        if not terms:
+            return out
+        first = out[:, 0]
+        for term in terms:
+            delta = torch.zeros(n, dtype=out.dtype, device=out.device, requires_grad=True)
+            deltas.append(delta)
+            first = first + delta.view(n, *([1] * (term.dim() - 1))) * term
+        return torch.cat([first.unsqueeze(1), out[:, 1:]], dim=1)
+
+    modules = [
+        m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear, _InstanceBatchNorm))
+    ]
+    handles = [m.register_forward_hook(hook) for m in modules]
+    try:
+        with torch.enable_grad():
+            logits = model(images)
+    finally:
+        for h in handles:
+            h.remove()
+    classes = logits.shape[1]
+    rows = []
+    zero = torch.zeros(n, dtype=logits.dtype, device=logits.device)
+    for c in range(classes):
+        grads = torch.autograd.grad(logits[:, c].sum(), deltas, retain_graph=c + 1 < classes,
+                                    allow_unused=True)  # fmt: skip
+        rows.append(torch.stack([zero if g is None else g for g in grads], dim=1))  # (n, d)
+    jac = torch.stack(rows, dim=1)  # (n, classes, d)
+    return jac.detach(), logits.detach()
+
+
 def fisher_spectrum(ctx: ProxyContext) -> torch.Tensor:
     model = ctx.fresh_model()
     kaiming_fanin_init(model, ctx.generator("vkdnw/init"))
-    replace_all_batch_norm_modules_(model)  # batch statistics, nothing tracked (as theirs)
     if not any(True for _ in model.parameters()):
         raise ProxySkipped("vkdnw needs a model with parameters")
     shape = (NOISE_BATCH, *ctx.batch.inputs.shape[1:])
     noise = torch.randn(shape, generator=ctx.generator("vkdnw/input")).to(ctx.device, ctx.dtype)
+    fast = _per_image_network(model)
     with torch.enable_grad():
-        jac, logits = first_element_jacobian(model, noise)
+        if fast is not None:
+            jac, logits = per_image_jacobian(fast, noise)
+        else:
+            replace_all_batch_norm_modules_(model)  # batch statistics, nothing tracked
+            jac, logits = first_element_jacobian(model, noise)
     if logits.dim() != 2:
         raise ProxySkipped(
             f"vkdnw needs (N, classes) logits; the model returns {tuple(logits.shape)}"

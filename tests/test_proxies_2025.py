@@ -184,3 +184,26 @@ def test_new_proxies_on_nb201(nb201_scores):
     for name, golden in GOLDEN.items():
         # float32 reductions differ between CPUs (see test_proxies_own_a); within a host equal
         assert values[name] == pytest.approx(golden, rel=2e-3), name
+
+
+@pytest.mark.data
+def test_vkdnw_fast_path_equals_the_torch_func_path(nb201):
+    """The per-image delta trick (Conv2d / Linear / BatchNorm2d networks) gives the
+    Jacobian the authors' torch.func construction gives."""
+    import copy
+
+    from torch.func import replace_all_batch_norm_modules_
+
+    from zcbench.proxies.layers import kaiming_fanin_init
+    from zcbench.proxies.vkdnw import _per_image_network, per_image_jacobian
+
+    torch.manual_seed(0)
+    model = nb201.build(nb201.parse(ARCH), 10)
+    kaiming_fanin_init(model, torch.Generator().manual_seed(0))
+    noise = torch.randn(6, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    generic = copy.deepcopy(model)
+    replace_all_batch_norm_modules_(generic)
+    slow, slow_logits = first_element_jacobian(generic, noise)
+    fast, fast_logits = per_image_jacobian(_per_image_network(model), noise)
+    assert torch.allclose(fast, slow, rtol=1e-4, atol=1e-6)
+    assert torch.allclose(fast_logits, slow_logits, rtol=1e-5, atol=1e-6)

@@ -91,7 +91,7 @@ class AvgPool2d(nn.AvgPool2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or is_functorch_wrapped_tensor(x):
-            # torch.func transforms (vkdnw's per-image Jacobian) cannot query memory formats
+            # torch.func transforms (vkdnw's generic path) cannot query memory formats
             return super().forward(x)
         return _ToContiguous.apply(super().forward(_ToChannelsLast.apply(x)))
 
