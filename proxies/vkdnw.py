@@ -137,7 +137,9 @@ def _first_element_terms(module: nn.Module, x: torch.Tensor, out: torch.Tensor):
     """(parameter, d out / d parameter.flatten()[0] per image, as a tensor shaped like the
     output channel 0 slice) for the module's parameters."""
     if isinstance(module, nn.Conv2d):
-        (ph, pw), (sh, sw), (dh, dw) = module.padding, module.stride, module.dilation
+        # the kernel's first tap sits at offset 0 whatever the dilation; out channel 0 and
+        # in channel 0 belong to the first group
+        (ph, pw), (sh, sw) = module.padding, module.stride
         xp = nn.functional.pad(x[:, 0], (pw, pw, ph, ph))
         h, w = out.shape[2:]
         patch = xp[:, : (h - 1) * sh + 1 : sh, : (w - 1) * sw + 1 : sw]
