@@ -123,7 +123,8 @@ def test_az_needs_feature_stages():
 
 # -- synaptic_diversity (the real-loss adaptation) -------------------------------------------
 def test_synaptic_diversity_by_hand():
-    """sum over Conv2d / Linear of ||W||_nuc ||dCE/dW||_nuc on the model as it is."""
+    """sum over Conv2d / Linear of s(W) s(dCE/dW), s = ||.||_nuc / ||.||_F, on the model as it
+    is; s is scale-free and between 1 and sqrt(rank)."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
                           nn.Flatten(), nn.Linear(4 * 2 * 2, 3))  # fmt: skip
@@ -137,8 +138,11 @@ def test_synaptic_diversity_by_hand():
     expected = 0.0
     for m in (ref[0], ref[4]):
         w, g = m.weight.detach().double(), m.weight.grad.double()
-        nuc = lambda t: torch.linalg.matrix_norm(t.reshape(t.shape[0], -1), "nuc")  # noqa: E731
-        expected += float(nuc(w) * nuc(g))
+        spread = lambda t: float(  # noqa: E731
+            torch.linalg.matrix_norm(t.reshape(t.shape[0], -1), "nuc") / t.norm()
+        )
+        assert 1.0 <= spread(g) <= math.sqrt(min(g.shape[0], g[0].numel())) + 1e-9
+        expected += spread(w) * spread(g)
     assert result.status == "ok"
     assert result.value == pytest.approx(expected, rel=1e-6)
 
@@ -150,7 +154,7 @@ GOLDEN = {
     "az_expressivity": 54.96359117787581,
     "az_progressivity": -0.04237605173322345,
     "az_trainability": -0.4730486230829391,
-    "synaptic_diversity": 3771.2005087506104,
+    "synaptic_diversity": 865.9587544276625,
 }
 
 
