@@ -43,16 +43,23 @@ from zcbench.correlate import (
     paired_spearman_difference,
     panel_rows,
     proxy_matrix,
+    redundant_with,
     signed_scores,
     wide_scores,
 )
 from zcbench.ensembles import (
+    AZ_NAS_MEMBERS,
+    VKDNW_AGG_MEMBERS,
     VOTE_MEMBERS,
+    ZC_ENSEMBLE,
+    az_nas,
     learned,
     learned_split,
     log_rank,
     mean_rank,
+    vkdnw_agg,
     vote,
+    zc_ensemble,
 )
 from zcbench.errors import ZCBenchError
 from zcbench.proxies import get_proxy
@@ -64,7 +71,15 @@ log = logging.getLogger(__name__)
 DEFAULT_TARGETS: tuple[str, ...] = ("test_acc_200ep", "valid_acc_200ep", "test_acc_12ep")
 #: size baselines: reported beside every proxy, left out of the ensembles' members
 SIZE_BASELINES: tuple[str, ...] = ("params", "flops")
-ENSEMBLES: tuple[str, ...] = ("vote", "mean_rank", "log_rank", "learned")
+ENSEMBLES: tuple[str, ...] = (
+    "vote", "mean_rank", "log_rank", "az_nas", "vkdnw_agg", "zc_ensemble", "learned"
+)  # fmt: skip
+#: published aggregations (and zcbench's label-free rule): name -> members that must be scored
+FIXED_ENSEMBLES: dict[str, tuple[str, ...]] = {
+    "az_nas": AZ_NAS_MEMBERS,
+    "vkdnw_agg": (*VKDNW_AGG_MEMBERS, "vkdnw", "vkdnw_dim"),
+    "zc_ensemble": ZC_ENSEMBLE,
+}
 
 
 @dataclass
@@ -108,7 +123,8 @@ def ensemble_scores(
     train: pd.Index | None,
 ) -> pd.DataFrame:
     """The ensembles as extra columns: vote (Abdelfattah's members, when scored), mean and
-    log rank over every proxy except the size baselines, learned over the same members
+    log rank over every proxy except the size baselines, AZ-NAS, VKDNW_agg and zcbench's
+    label-free ensemble (when their members are scored), learned over the first members
     (fitted on ``train``'s ``target``; left out when ``train`` is None)."""
     members = [c for c in scores.columns if c not in SIZE_BASELINES]
     out = {}
@@ -117,6 +133,11 @@ def ensemble_scores(
     if len(members) >= 2:
         out["mean_rank"] = mean_rank(scores, directions, members)
         out["log_rank"] = log_rank(scores, directions, members)
+    fixed = {"az_nas": az_nas, "vkdnw_agg": vkdnw_agg, "zc_ensemble": zc_ensemble}
+    for name, needs in FIXED_ENSEMBLES.items():
+        if set(needs) <= set(scores.columns):
+            out[name] = fixed[name](scores, directions)
+    if len(members) >= 2:
         if train is not None:
             out["learned"] = learned(scores, directions, members, target, train)
     return pd.DataFrame(out, index=scores.index)
@@ -400,6 +421,12 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
         )
     result = pd.concat(all_rows, ignore_index=True)
     result.insert(0, "space", config.space)
+    # a proxy whose ranking duplicates another's (signed Spearman >= 0.98 over the dataset)
+    redundancy = {d: redundant_with(m) for d, m in matrices.items()}
+    result["redundant_with"] = [
+        ", ".join(redundancy.get(d, {}).get(p, []))
+        for d, p in zip(result["dataset"], result["proxy"])
+    ]
     result.to_csv(out / "correlations.csv", index=False)
     bars_rows = result[(result["subset"] == "all") & (result["target"] == config.targets[0])]
     figures.insert(
@@ -485,6 +512,7 @@ def _summary_table(result: pd.DataFrame, dataset: str, target: str, subset: str)
         "top10_precision",
         "partial_spearman_params",
         "partial_spearman_flops",
+        "redundant_with",
     ]
     return rows[cols].sort_values("spearman", ascending=False).round(3)
 
