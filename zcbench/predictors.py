@@ -109,13 +109,11 @@ def summarise_curve(curve: pd.DataFrame) -> pd.DataFrame:
 def plot_label_curve(summary: pd.DataFrame, anchors: dict[str, float] | None = None):
     """Held-out Spearman against the number of labels, one panel per dataset, one line per
     feature set with its 95% interval; ``anchors``: dataset -> published figure (a line)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     datasets = list(dict.fromkeys(summary["dataset"]))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.4), squeeze=False)
+    fig = Figure(figsize=(4.2 * len(datasets), 3.4))
+    axes = fig.subplots(1, len(datasets), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
         part = summary[summary["dataset"] == dataset]
         for name, g in part.groupby("features"):

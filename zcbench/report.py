@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from zcbench.anchors import DATASETS as ANCHOR_DATASETS
+from zcbench.anchors import HEADLINES
 from zcbench.benchmarks import BenchmarkTable
 from zcbench.correlate import (
     _top_set,
@@ -62,6 +64,8 @@ from zcbench.ensembles import (
     zc_ensemble,
 )
 from zcbench.errors import ZCBenchError
+from zcbench.graph_features import graph_features
+from zcbench.predictors import label_curve, plot_label_curve, rank_features, summarise_curve
 from zcbench.proxies import get_proxy
 from zcbench.spaces import get_space
 from zcbench.store import ResultStore
@@ -102,6 +106,10 @@ class ReportConfig:
     archs: Sequence[int] | None = None
     #: what the main target measures (a measured table's description; set from the table)
     target_description: str = ""
+    #: fit the few-label predictor (proxies + graph features, random forest) and draw its
+    #: label curve (NB201 only; about a minute per dataset on 2 cores)
+    label_curve: bool = False
+    label_curve_repeats: int = 10
 
 
 def _directions(proxies: Sequence[str]) -> dict[str, bool]:
@@ -293,6 +301,28 @@ def topk_figure(
     return fig
 
 
+def _label_curve(
+    scores: pd.DataFrame,
+    directions: dict[str, bool],
+    target: pd.Series,
+    config: ReportConfig,
+    dataset: str,
+) -> pd.DataFrame:
+    """The few-label predictor's held-out Spearman per label count (zcbench.predictors):
+    proxies + graph features at every count, each alone at 100 labels."""
+    space = get_space(config.space)
+    genotypes = pd.Series([space.from_index(int(i)).genotype for i in scores.index], scores.index)
+    proxies = rank_features(signed_scores(scores, directions))
+    graph = graph_features(genotypes)
+    both = pd.concat([proxies, graph], axis=1)
+    curve = label_curve({"proxies+graph": both}, target, repeats=config.label_curve_repeats)
+    at_100 = label_curve(
+        {"proxies": proxies, "graph": graph}, target, labels=(100,),
+        repeats=config.label_curve_repeats,
+    )  # fmt: skip
+    return pd.concat([curve, at_100], ignore_index=True).assign(dataset=dataset)
+
+
 def _save(fig: Figure, path: Path) -> Path:
     fig.savefig(path, dpi=110)  # Figure without pyplot: the Agg canvas, no global state
     return path
@@ -321,7 +351,7 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
     frame, left_out = panel_rows(frame)
     datasets = list(config.datasets or sorted(frame["dataset"].unique()))
     out.mkdir(parents=True, exist_ok=True)  # after the checks: a failed report leaves nothing
-    all_rows, figures, matrices, paired = [], [], {}, {}
+    all_rows, figures, matrices, paired, curves = [], [], {}, {}, []
     for dataset in datasets:
         sub = frame[frame["dataset"] == dataset]
         if sub.empty:
@@ -380,6 +410,8 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
                     rows[rows["target"] == config.targets[0]], everything.loc[idx],
                     directions, primary.loc[idx], config,
                 )  # fmt: skip
+        if config.label_curve and config.space == "nb201":
+            curves.append(_label_curve(scores, directions, primary, config, dataset))
         matrices[dataset] = proxy_matrix(scores, directions)
         matrices[dataset].to_csv(out / f"proxy_matrix_{dataset}.csv")
         figures.append(
@@ -439,6 +471,21 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
             ),
         ),
     )
+    if curves:
+        curve = pd.concat(curves, ignore_index=True)
+        curve.to_csv(out / "label_curve.csv", index=False)
+        summary = pd.concat(
+            [summarise_curve(g).assign(dataset=d) for d, g in curve.groupby("dataset", sort=False)]
+        )
+        summary.round(4).to_csv(out / "label_curve_summary.csv", index=False)
+        graf = {d: HEADLINES["few-label record"][0][i] for i, d in enumerate(ANCHOR_DATASETS)}
+        figures.insert(
+            1,
+            (
+                "few-label predictor: label curve",
+                _save(plot_label_curve(summary, graf), out / "label_curve.png"),
+            ),
+        )
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str) + "\n")
     sections = [_section(kind, d, out) for kind, d in (("search", config.search),
                 ("verify", config.verify)) if d]  # fmt: skip

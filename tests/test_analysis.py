@@ -1,0 +1,144 @@
+"""Graph features, the few-label predictor, seed stability, redundancy, the published
+aggregations and the store-pool searchers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from zcbench import ensembles
+from zcbench.correlate import redundant_with
+from zcbench.graph_features import cell_features, graph_features
+from zcbench.predictors import label_curve, rank_features, summarise_curve
+from zcbench.stability import averaging_gain, seed_stability
+
+# genotype order: 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2; ops: 0 none, 1 skip, 2 conv1, 3 conv3, 4 pool
+
+
+def test_graph_features_of_a_full_conv3_cell():
+    f = cell_features((3, 3, 3, 3, 3, 3))
+    assert f["count_nor_conv_3x3"] == 6 and f["count_none"] == 0
+    # paths 0->3: direct, via 1, via 2, via 1 and 2
+    assert (f["conv3_paths"], f["conv3_min_path"], f["conv3_max_path"]) == (4, 1, 3)
+    assert f["skip_paths"] == 0 and f["skip_min_path"] == 0
+    assert f["conv3_in_out_degree"] == 3 and f["conv3_out_in_degree"] == 3
+
+
+def test_graph_features_follow_the_edges():
+    # 0 -skip-> 1 -conv1-> 3, everything else none: one path of length 2 using skip and conv
+    f = cell_features((1, 0, 0, 0, 2, 0))
+    assert f["any_paths"] == 1 and f["any_min_path"] == 2
+    assert f["conv_paths"] == 0 and f["conv_skip_paths"] == 1
+    assert f["count_none"] == 4
+    with pytest.raises(ValueError, match="6 operations"):
+        cell_features((1, 2))
+    frame = graph_features(pd.Series([(3,) * 6, (0,) * 6], index=[7, 9]))
+    assert list(frame.index) == [7, 9] and frame.loc[9, "any_paths"] == 0
+
+
+def test_rank_features_put_failures_last():
+    frame = pd.DataFrame({"a": [3.0, np.nan, 1.0, np.inf], "b": [1e60, 1e30, 1e45, 0.0]})
+    ranks = rank_features(frame)
+    assert ranks["a"].tolist() == [1.0, 0.0, 0.5, 0.0]
+    assert ranks["b"].max() == 1.0 and ranks.to_numpy().dtype == np.float64
+
+
+def test_label_curve_learns_an_informative_feature():
+    rng = np.random.default_rng(0)
+    y = pd.Series(rng.normal(size=300))
+    good = pd.DataFrame({"x": y + 0.1 * rng.normal(size=300)})
+    noise = pd.DataFrame({"x": rng.normal(size=300)})
+    curve = label_curve({"good": good, "noise": noise}, y, labels=(20, 250), repeats=3)
+    assert set(curve["labels"]) == {20}  # 250 labels would leave fewer than 100 held out
+    summary = summarise_curve(curve)
+    by = summary.set_index("features")["spearman"]
+    assert by["good"] > 0.9 and abs(by["noise"]) < 0.3
+    assert (summary["repeats"] == 3).all() and (summary["ci_lo"] <= summary["spearman"]).all()
+
+
+def _long(values: dict[int, list[float]], proxy: str = "p") -> pd.DataFrame:
+    rows = [
+        {"arch_index": a, "proxy": proxy, "seed": s, "value": v, "status": "ok"}
+        for s, column in values.items()
+        for a, v in enumerate(column)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_seed_stability_and_averaging():
+    base = np.arange(20, dtype=float)
+    same = _long({s: list(base) for s in range(3)}, "same")
+    rng = np.random.default_rng(1)
+    noisy = _long({s: list(base + rng.normal(scale=8, size=20)) for s in range(5)}, "noisy")
+    long = pd.concat([same, noisy])
+    stab = seed_stability(long).set_index("proxy")
+    assert stab.loc["same", "stability"] == pytest.approx(1.0)
+    assert stab.loc["same", "seeds"] == 3 and stab.loc["same", "n"] == 20
+    assert stab.loc["noisy", "stability"] < 0.9
+    gain = averaging_gain(long, pd.Series(base), {"same": True, "noisy": True}).set_index("proxy")
+    assert gain.loc["same", "rho_k1"] == pytest.approx(1.0)
+    assert math.isnan(gain.loc["same"].get("rho_k4", math.nan))  # only 3 seeds
+    assert gain.loc["noisy", "rho_k4"] > gain.loc["noisy", "rho_k1"]  # averaging helps noise
+
+
+def test_redundant_with():
+    m = pd.DataFrame(
+        [[1.0, 0.99, 0.5], [0.99, 1.0, 0.4], [0.5, 0.4, 1.0]],
+        index=list("abc"),
+        columns=list("abc"),
+    )
+    out = redundant_with(m)
+    assert out == {"a": ["b (0.990)"], "b": ["a (0.990)"], "c": []}
+
+
+def test_az_nas_ranks_failures_last_and_vkdnw_single_is_lexicographic():
+    frame = pd.DataFrame(
+        {
+            "az_expressivity": [3.0, 2.0, np.nan],
+            "az_progressivity": [1.0, 2.0, 3.0],
+            "az_trainability": [1.0, 2.0, 3.0],
+            "flops": [1.0, 2.0, 3.0],
+            "vkdnw_dim": [10.0, 20.0, 20.0],
+            "vkdnw": [2.0, 0.1, 0.2],
+        }
+    )
+    dirs = dict.fromkeys(frame.columns, True)
+    az = ensembles.az_nas(frame, dirs)
+    # arch 2 is best on three members but its failed expressivity ranks last
+    expected = [
+        np.log([1.0, 1 / 3, 1 / 3, 1 / 3]).sum(),
+        np.log([2 / 3, 2 / 3, 2 / 3, 2 / 3]).sum(),
+        np.log([1 / 3, 1.0, 1.0, 1.0]).sum(),
+    ]
+    assert az.to_numpy() == pytest.approx(expected)
+    assert ensembles.vkdnw_single(frame).tolist() == [1.0, 2.0, 3.0]
+
+
+# -- searchers on a store's pool -------------------------------------------------------------
+@pytest.mark.data
+def test_zc_searchers_draw_from_the_stored_pool(tmp_path, nb201):
+    from zcbench.benchmarks import load_nb201_table
+    from zcbench.errors import ZCBenchError
+    from zcbench.proxies import resolve_proxies
+    from zcbench.proxy_source import StoreProxySource
+    from zcbench.runner import run_scoring
+    from zcbench.search import run_once
+    from zcbench.store import ResultStore
+
+    pool = [nb201.from_index(i) for i in (3, 50, 700, 4000, 9000, 12000)]
+    with ResultStore(tmp_path / "s.db") as store:
+        run_scoring(nb201, "cifar10", pool, resolve_proxies("params,flops"), store,
+                    batch_size=8, progress=False)  # fmt: skip
+        source = StoreProxySource(store, nb201, "cifar10", "params,flops", batch_size=8)
+        assert source.stored_indices() == [3, 50, 700, 4000, 9000, 12000]
+        table = load_nb201_table()
+        trace = run_once(
+            "zc:n=100:pool=stored:agg=log", nb201, table, "cifar10", 6, 0, proxy_source=source
+        )
+        assert sorted(trace["index"]) == [3, 50, 700, 4000, 9000, 12000]
+        assert source.scored == 0  # nothing outside the store was scored
+        with pytest.raises(ZCBenchError, match="unknown pool"):
+            run_once("zc:pool=disk", nb201, table, "cifar10", 1, 0, proxy_source=source)
