@@ -68,3 +68,23 @@ def reference_rho(proxy: str, dataset: str, target: str = "test_acc_200ep") -> t
         if source in sources:
             return sources[source][col], source
     return _NA, ""
+
+
+#: published records an ensemble is read against (``shared/docs/anchors.md``): signed Spearman
+#: vs 200-epoch test accuracy over all NB201 architectures, (C10, C100, IN16), and whether
+#: the method uses accuracy labels
+RECORDS: dict[str, tuple[tuple[float, float, float], bool]] = {
+    "VKDNW (CVPR'25)": ((0.919, 0.919, 0.906), False),
+    "AZ-NAS (CVPR'24)": ((0.913, 0.900, 0.886), False),
+    "GRAF (ICML'24)": ((0.953, 0.948, 0.941), True),
+}
+
+
+def records(dataset: str, labels: bool) -> dict[str, float]:
+    """The published records on ``dataset`` for methods with (``labels``) or without accuracy
+    labels, best first ({} for a dataset outside NB201's three)."""
+    if dataset not in DATASETS:
+        return {}
+    col = DATASETS.index(dataset)
+    found = {name: v[col] for name, (v, with_labels) in RECORDS.items() if with_labels == labels}
+    return dict(sorted(found.items(), key=lambda kv: -kv[1]))
