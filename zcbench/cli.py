@@ -186,16 +186,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_best(result, target: str, indent: str = "", top: int = 5) -> None:
-    """One line per dataset: the ``top`` proxies / ensembles by signed Spearman vs ``target``
-    over all architectures."""
-    main = result[(result.subset == "all") & (result.target == target)]
-    for dataset, rows in main.groupby("dataset"):
-        best = rows.sort_values("spearman", ascending=False).head(top)
-        print(
-            f"{indent}{dataset}: best vs {target}: "
-            + ", ".join(f"{r.proxy} {r.spearman:+.3f}" for r in best.itertuples())
-        )
+def _print_best(result, target: str, indent: str = "", reference=None) -> None:
+    """The leaderboard vs ``target`` as a compact table (beside a reference run's, if given)."""
+    from zcbench.report import leaderboard, leaderboard_text
+
+    ref = leaderboard(reference, target) if reference is not None else None
+    text = leaderboard_text(leaderboard(result, target), target, ref)
+    print("\n".join(indent + line for line in text.splitlines()))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -205,6 +202,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         BenchConfig,
         PipelineConfig,
         bench_sample,
+        reference_lines,
+        reference_result,
         run_foundation,
         run_pipeline,
     )
@@ -300,7 +299,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         archs=bench_sample(pipe, args.data),
     )
     result = build_report(report, load_nb201_table(args.data), out)
-    _print_best(result, pipe.targets[0], indent="  ")
+    reference = reference_result(args.reference, out)
+    _print_best(result, pipe.targets[0], indent="  ", reference=reference)
+    print("\n".join("  " + line for line in reference_lines(args.reference, out)))
     print(
         f"done in {time.perf_counter() - start:.0f} s; report: {Path(out) / 'report.html'} "
         f"(also report.md, correlations.csv)"
@@ -1214,7 +1215,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_study)
 
     p = command("bench", "the main job: checks, scoring, correlation report (see README)")
-    p.add_argument("--out", default="reports/bench", metavar="DIR", help="report directory")
+    p.add_argument(
+        "--out", default="bench-out", metavar="DIR", help="output folder (default: bench-out)"
+    )
+    p.add_argument(
+        "--reference",
+        default="reports/bench",
+        metavar="DIR",
+        help="the committed run to compare with (default: reports/bench; 'none': no comparison)",
+    )
     p.add_argument("--config", metavar="FILE.toml", help="pipeline settings (see README)")
     p.add_argument(
         "--params-sample",
