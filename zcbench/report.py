@@ -225,10 +225,10 @@ KIND_STYLE = {
 }
 
 
-def leaderboard_figure(board: pd.DataFrame, target: str) -> Figure:
+def leaderboard_figure(board: pd.DataFrame, target: str, anchors: bool = True) -> Figure:
     """One panel per dataset: each proxy and ensemble as a point with its 95% interval, in one
     order (best mean first) on every panel; the best size baseline as the line to beat and the
-    best published label-free record as a dotted line."""
+    best published label-free record as a dotted line (``anchors``: NB201 vs its table only)."""
     from zcbench.anchors import records
 
     datasets = list(dict.fromkeys(board["dataset"]))
@@ -251,7 +251,7 @@ def leaderboard_figure(board: pd.DataFrame, target: str) -> Figure:
         if len(base):
             ax.axvline(base.max(), color=KIND_STYLE["baseline"]["color"], linestyle="--",
                        linewidth=0.8, label=f"best size baseline {base.max():+.3f}")  # fmt: skip
-        for name, value in list(records(ds, labels=False).items())[:1]:
+        for name, value in list(records(ds, labels=False).items())[:1] if anchors else []:
             ax.axvline(value, color="grey", linestyle=":", linewidth=1,
                        label=f"{name} {value:.3f}")  # fmt: skip
         ax.axvline(0, color="black", linewidth=0.5)
@@ -568,7 +568,9 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
             plain, primary, main_rows, f"{dataset}: score vs {target} (n = {len(scores)})"
         )
         best = main_rows[~main_rows["proxy"].isin(SIZE_BASELINES)].dropna(subset=["spearman"])
-        highlight = best.sort_values("spearman", ascending=False)["proxy"].head(4).tolist()
+        ranked = best.sort_values("spearman", ascending=False)["proxy"]
+        singles = [p for p in ranked if p not in ENSEMBLES][:3]  # the best three proxies
+        highlight = singles + [p for p in ranked if p in ENSEMBLES][:1]  # and best ensemble
         topk = topk_figure(
             plain, primary, directions, f"{dataset}: top-k precision vs {target}", highlight
         )
@@ -593,7 +595,12 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
     board = leaderboard(result, config.targets[0])
     lead = Plot(
         "Leaderboard",
-        _save(leaderboard_figure(board, config.targets[0]), out / "leaderboard.png"),
+        _save(
+            leaderboard_figure(
+                board, config.targets[0], (config.space, config.targets[0]) == RECORD_TARGET
+            ),
+            out / "leaderboard.png",
+        ),
         NOTES["leaderboard"],
     )
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str) + "\n")
@@ -677,16 +684,17 @@ def _summary_table(result: pd.DataFrame, dataset: str, target: str, subset: str)
     return rows[cols].sort_values("spearman", ascending=False).round(3)
 
 
-#: the published records are Spearman against this target (``zcbench.anchors.RECORDS``)
-RECORD_TARGET = "test_acc_200ep"
+#: the published records are Spearman against this target of NB201's table
+#: (``zcbench.anchors.RECORDS``)
+RECORD_TARGET = ("nb201", "test_acc_200ep")
 
 
-def _records_note(ensemble: str, dataset: str, target: str) -> str:
+def _records_note(ensemble: str, dataset: str, target: str, space: str = "nb201") -> str:
     """The published records an ensemble is read against: with labels for ``learned``,
     without for the rank ensembles ('' when none applies)."""
     from zcbench.anchors import records
 
-    if target != RECORD_TARGET:
+    if (space, target) != RECORD_TARGET:
         return ""
     labels = ensemble == "learned"
     found = records(dataset, labels)
@@ -716,7 +724,7 @@ def _best_ensemble_vs_best_proxy(rows, scores, directions, target, config) -> di
             "baseline": base.iloc[-1] if len(base) else None}  # fmt: skip
 
 
-def _headline(paired: dict, target: str) -> list[str]:
+def _headline(paired: dict, target: str, space: str = "nb201") -> list[str]:
     """Per dataset, on the held-out architectures: the best ensemble against the best single
     proxy, with intervals (and the published records where they apply)."""
     lines = []
@@ -725,7 +733,7 @@ def _headline(paired: dict, target: str) -> list[str]:
             continue
         e, s = p["ensemble"], p["proxy"]
         verdict = "beats" if p["lo"] > 0 else ("is below" if p["hi"] < 0 else "is level with")
-        records = _records_note(e.proxy, dataset, target)
+        records = _records_note(e.proxy, dataset, target, space)
         pub_note = f"; published: {records}" if records else ""
         lines.append(
             f"- {dataset}, {int(e.n)} held-out architectures: `{e.proxy}` {e.spearman:.3f} "
@@ -741,7 +749,7 @@ def _interval(row) -> str:
     return f"{row.spearman:+.3f} [{row.spearman_lo:+.3f}, {row.spearman_hi:+.3f}]"
 
 
-def headline_table(paired: dict, target: str) -> pd.DataFrame:
+def headline_table(paired: dict, target: str, space: str = "nb201") -> pd.DataFrame:
     """The summary's table: per dataset, on the held-out architectures, the best ensemble, the
     best single proxy, their paired difference, the best size baseline, and the published
     records for an ensemble of that kind."""
@@ -757,7 +765,7 @@ def headline_table(paired: dict, target: str) -> pd.DataFrame:
             "best single proxy": f"{s.proxy} {_interval(s)}",
             "difference (paired)": f"{p['diff']:+.3f} [{p['lo']:+.3f}, {p['hi']:+.3f}]",
             "best size baseline": f"{b.proxy} {b.spearman:+.3f}" if b is not None else "",
-            "published": _records_note(e.proxy, dataset, target) or "-",
+            "published": _records_note(e.proxy, dataset, target, space) or "-",
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -828,7 +836,9 @@ class Page:
 
     def lede(self) -> str:
         n = self.frame.groupby("dataset")["arch_index"].nunique()
-        sizes = ", ".join(f"{d} {k:,}" for d, k in n.items())
+        known = list(DATASETS)
+        order = sorted(n.index, key=lambda d: (known.index(d) if d in known else len(known), d))
+        sizes = ", ".join(f"{d} {n[d]:,}" for d in order)
         return (
             f"Which zero-cost proxy ranks {self.config.space} architectures like their "
             f"{self.target}? Signed Spearman over {sizes} architectures, 95% bootstrap "
@@ -839,7 +849,7 @@ class Page:
 def _markdown(page: Page) -> str:
     lines = ["# zcbench correlation report", "", page.lede(), ""]
     lines += [f"![{page.lead.title}]({page.lead.path.name})", "", page.lead.note]
-    if headline := _headline(page.paired or {}, page.target):
+    if headline := _headline(page.paired or {}, page.target, page.config.space):
         lines += ["", f"## Ensembles vs the best single proxy ({page.target}, held out)", ""]
         lines += headline
     lines += ["", "## Protocol", ""]
@@ -895,7 +905,7 @@ def _html(page: Page) -> str:
         f"<p class='lede'>{html.escape(page.lede())}</p>",
         _img(page.lead, heading="h2"),
     ]
-    head = headline_table(page.paired or {}, target)
+    head = headline_table(page.paired or {}, target, page.config.space)
     if len(head):
         parts += [
             f"<h2>Ensembles vs the best single proxy ({html.escape(target)}, held out)</h2>",
@@ -906,7 +916,7 @@ def _html(page: Page) -> str:
             "(computed over all architectures, so read it as a reference point).</p>",
         ]
     parts.append("</section>")
-    headline = _headline(page.paired or {}, target)
+    headline = _headline(page.paired or {}, target, page.config.space)
     protocol = _protocol(page.config, page.frame, page.left_out)
     parts.append(_details(
         "Protocol and headline in words",
