@@ -233,7 +233,7 @@ def leaderboard_figure(board: pd.DataFrame, target: str, anchors: bool = True) -
 
     datasets = list(dict.fromkeys(board["dataset"]))
     order = board_order(board)
-    fig = Figure(figsize=(11, 0.2 * len(order) + 1.3))
+    fig = Figure(figsize=(11, 0.16 * len(order) + 1.1))
     axes = fig.subplots(1, len(datasets), sharey=True, squeeze=False)[0]
     lo = max(-1.0, float(board["spearman_lo"].min()) - 0.05)
     for ax, ds in zip(axes, datasets):
@@ -754,8 +754,9 @@ def headline_table(paired: dict, target: str, space: str = "nb201") -> pd.DataFr
     best single proxy, their paired difference, the best size baseline, and the published
     records for an ensemble of that kind."""
     rows = []
-    for dataset, p in paired.items():
-        if p is None:
+    known = list(DATASETS)
+    for dataset in sorted(paired, key=lambda d: (known.index(d) if d in known else 99, d)):
+        if (p := paired[dataset]) is None:
             continue
         e, s, b = p["ensemble"], p["proxy"], p["baseline"]
         rows.append({
@@ -892,7 +893,7 @@ STYLE = (
     "padding:2px 6px;text-align:right}img{max-width:100%}figure{margin:0 0 1em}"
     "figcaption{color:#333;font-size:13px}details{margin:.3em 0}"
     "summary{cursor:pointer;font-weight:bold}table.headline td{text-align:left}"
-    "#summary img{max-height:450px}"
+    "#summary img{max-height:400px}"
 )
 
 
@@ -910,10 +911,9 @@ def _html(page: Page) -> str:
         parts += [
             f"<h2>Ensembles vs the best single proxy ({html.escape(target)}, held out)</h2>",
             head.to_html(index=False, classes="headline", border=0),
-            "<p>Each dataset's best ensemble and best single proxy on the held-out "
-            "architectures the learned ensemble was not fitted on, their difference with a "
-            "paired bootstrap interval, and the published record for an ensemble of its kind "
-            "(computed over all architectures, so read it as a reference point).</p>",
+            "<p>Read on the held-out architectures (the learned ensemble was fitted on the "
+            "others); the difference with a paired bootstrap interval; published records are "
+            "over all architectures.</p>",
         ]
     parts.append("</section>")
     headline = _headline(page.paired or {}, target, page.config.space)
@@ -940,8 +940,9 @@ def _html(page: Page) -> str:
         "<script>window.addEventListener('load',()=>{const imgs=[...document.images];"
         "const b=document.body.dataset;b.images=imgs.length;b.imagesBroken="
         "imgs.filter(i=>!i.complete||i.naturalWidth===0).length;const s=document."
-        "getElementById('summary');b.summaryFits=s.getBoundingClientRect().bottom<="
-        "window.innerHeight?'yes':'no';});</script>"
+        "getElementById('summary');const y=Math.ceil(s.getBoundingClientRect().bottom);"
+        "b.summaryFits=y<=window.innerHeight?'yes':'no';b.summaryBottom=y;"
+        "b.viewport=window.innerHeight;});</script>"
     )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
