@@ -45,3 +45,24 @@ def test_bench_pipeline_end_to_end(tmp_path, capsys):
         assert (tmp_path / "b" / name).is_file(), name
     assert "search zc:n=30:" in out and (tmp_path / "b" / "search" / "summary.csv").is_file()
     assert "## Search" in (tmp_path / "b" / "report.md").read_text()
+
+
+def test_bench_compares_with_a_reference_run_not_with_itself(tmp_path):
+    from zcbench.bench import reference_lines, reference_result
+
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    assert reference_result(ref, tmp_path / "out") is None  # no correlations.csv yet
+    (ref / "correlations.csv").write_text("dataset,proxy\ncifar10,meco\n")
+    assert list(reference_result(ref, tmp_path / "out").proxy) == ["meco"]
+    assert reference_result(ref, ref) is None and reference_result("none", tmp_path) is None
+    assert reference_lines(ref, ref) == ["this run is the reference"]
+    assert reference_lines("none", tmp_path) == ["no reference to compare with"]
+    assert "no scores.db" in reference_lines(ref, tmp_path / "out")[0]
+
+
+def test_bench_writes_outside_the_repository_by_default():
+    from zcbench.cli import build_parser
+
+    args = build_parser().parse_args(["bench"])
+    assert args.out == "bench-out" and args.reference == "reports/bench"

@@ -50,9 +50,12 @@ def test_report_writes_every_file(store, tmp_path):
     assert "learned" not in set(csv[csv.subset == "all"].proxy)  # read on held-out only
     assert (held.n <= 40 - 12).all()
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert pngs == ["bars.png", "heatmap_cifar10.png", "scatter_cifar10.png", "topk_cifar10.png"]
+    assert pngs == [
+        "bars.png", "heatmap_cifar10.png", "leaderboard.png", "scatter_cifar10.png",
+        "topk_cifar10.png",
+    ]  # fmt: skip
     page = (tmp_path / "report.html").read_text()
-    assert len(re.findall(r"src='data:image/png;base64,[A-Za-z0-9+/=]{100,}'", page)) == 4
+    assert len(re.findall(r"src='data:image/png;base64,[A-Za-z0-9+/=]{100,}'", page)) == 5
     md = (tmp_path / "report.md").read_text()
     assert "## Protocol" in md and "batch size 8" in md
     assert "## Ensembles vs the best single proxy" in md and "(paired bootstrap)" in md
@@ -95,7 +98,7 @@ def test_search_and_verify_outputs_join_the_report(store, tmp_path, capsys):
     assert "rank agreement with the table" in md
     assert re.search(r"\| test_acc_12ep +\| +3 \| +1 \| +1 \|", md)
     page = (out / "report.html").read_text()
-    assert len(re.findall(r"src='data:image/png;base64,", page)) == 4 + 1 + 2
+    assert len(re.findall(r"src='data:image/png;base64,", page)) == 5 + 1 + 2
     assert (out / "verify_curves.png").is_file() and (
         out / "search_anytime_cifar10_10.png"
     ).is_file()
@@ -129,3 +132,30 @@ def test_architectures_scored_by_only_some_proxies_are_left_out(store, tmp_path)
     result = build_report(config, load_nb201_table(), tmp_path / "rep30")
     rows = result[result.subset == "all"]
     assert ((rows.n + rows.n_failed) == 30).all()
+
+
+def test_report_opens_with_the_leaderboard_and_folds_the_tables(store, tmp_path):
+    from zcbench.report import leaderboard, leaderboard_text
+
+    config = ReportConfig(store=str(store), batch_size=8, n_boot=30, learned_labels=12)
+    result = build_report(config, load_nb201_table(), tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    summary = page[page.index("<section id='summary'>") : page.index("</section>")]
+    assert "Leaderboard" in summary and summary.count("<img") == 1  # the one picture first
+    assert "best size baseline" in summary and "paired bootstrap" in summary
+    assert "<figcaption>" in summary  # one sentence on what to read from it
+    after = page[page.index("</section>") :]
+    assert after.count("<details>") >= 3 and "<table" not in after.split("<details>")[0]
+    md = (tmp_path / "report.md").read_text()
+    assert md.index("leaderboard.png") < md.index("## Protocol")
+    # the same leaderboard as a terminal table, alone and beside a reference run's
+    board = leaderboard(result, "test_acc_200ep")
+    assert set(board.kind) == {"proxy", "baseline", "ensemble"}
+    assert (board.loc[board.proxy == "learned", "subset"] == "held_out").all()
+    text = leaderboard_text(board, "test_acc_200ep")
+    lines = text.splitlines()
+    assert lines[0].startswith("best vs test_acc_200ep") and "params*" in text
+    assert len(lines) == 2 + board.proxy.nunique()
+    shifted = board.assign(spearman=board.spearman - 0.01)
+    beside = leaderboard_text(board, "test_acc_200ep", shifted)
+    assert "reference  diff" in beside and beside.count("+0.010") == board.proxy.nunique()

@@ -12,8 +12,6 @@ Spearman rho of each proxy against final accuracy on NAS-Bench-201, per dataset.
 * ``vkdnw``: Tybl and Neumann, VKDNW, CVPR 2025, VKDNW_agg, mean of 5 runs, all
   architectures, vs test accuracy.
 
-:data:`HEADLINES` holds the records the ensembles and predictors are read against.
-
 ``reference_rho`` compares like with like: against test accuracy it picks Abdelfattah where
 given, else ZiCo / MeCo (both vs test), else Suite-Zero; against validation accuracy
 (Suite-Zero's protocol) it picks Suite-Zero first. ``published`` lists every source. Signs as
@@ -53,13 +51,6 @@ PUBLISHED_SPEARMAN: dict[str, dict[str, tuple[float, float, float]]] = {
     "vkdnw_agg": {"vkdnw": (0.919, 0.919, 0.906)},
 }  # fmt: skip
 
-#: the records an ensemble or predictor is read against: name -> (C10, C100, IN16), source
-HEADLINES: dict[str, tuple[tuple[float, float, float], str]] = {
-    "label-free record": ((0.919, 0.919, 0.906), "VKDNW_agg (Tybl and Neumann, CVPR 2025)"),
-    "label-free target": ((0.925, 0.925, 0.925), "zcbench issue 18: beat VKDNW on each dataset"),
-    "few-label record": ((0.953, 0.948, 0.941), "GRAF (Kadlecova et al., ICML 2024)"),
-    "few-label target": ((0.95, 0.95, 0.95), "zcbench issue 18: <= 100 labels"),
-}
 #: sources measured against test accuracy first (Suite-Zero's numbers are vs validation)
 _PREFERENCE = ("abdelfattah", "zico", "meco", "az_nas", "vkdnw", "suite_zero")
 #: Suite-Zero correlates with validation accuracy: its numbers come first for a valid target
@@ -84,3 +75,23 @@ def reference_rho(proxy: str, dataset: str, target: str = "test_acc_200ep") -> t
         if source in sources:
             return sources[source][col], source
     return _NA, ""
+
+
+#: published records an ensemble is read against (``shared/docs/anchors.md``): signed Spearman
+#: vs 200-epoch test accuracy over all NB201 architectures, (C10, C100, IN16), and whether
+#: the method uses accuracy labels
+RECORDS: dict[str, tuple[tuple[float, float, float], bool]] = {
+    "VKDNW (CVPR'25)": ((0.919, 0.919, 0.906), False),
+    "AZ-NAS (CVPR'24)": ((0.913, 0.900, 0.886), False),
+    "GRAF (ICML'24)": ((0.953, 0.948, 0.941), True),
+}
+
+
+def records(dataset: str, labels: bool) -> dict[str, float]:
+    """The published records on ``dataset`` for methods with (``labels``) or without accuracy
+    labels, best first ({} for a dataset outside NB201's three)."""
+    if dataset not in DATASETS:
+        return {}
+    col = DATASETS.index(dataset)
+    found = {name: v[col] for name, (v, with_labels) in RECORDS.items() if with_labels == labels}
+    return dict(sorted(found.items(), key=lambda kv: -kv[1]))

@@ -12,7 +12,11 @@
    ``report.md``, ``report.html`` and figures in the same folder, the search as a section.
 
 The default configuration fits about 20 minutes on a 2-core CPU; ``--config FILE`` (TOML)
-changes any of it (see :class:`PipelineConfig` and the README).
+changes any of it (see :class:`PipelineConfig` and docs/bench.md).
+
+It writes to an untracked folder (``bench-out/`` by default, ignored by git) and compares its
+figures with the committed reference run in ``reports/bench/`` (:func:`reference_result`,
+:func:`reference_lines`); ``make bench-reference`` refreshes that reference.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BenchConfig:
-    out: str = "reports/bench"
+    out: str = "bench-out"
     data_dir: str | None = None
     params_sample: int = 1000
     seed: int = 0
@@ -340,3 +344,62 @@ def run_pipeline(
                 progress=progress,
             )
     return summaries
+
+
+def _reference_dir(reference: str | Path | None, out: str | Path) -> Path | None:
+    """The reference folder, or None when there is none to compare with (``none``, missing,
+    or the output folder itself)."""
+    if reference is None or str(reference).lower() == "none":
+        return None
+    ref = Path(reference)
+    if not (ref / "correlations.csv").is_file() or ref.resolve() == Path(out).resolve():
+        return None
+    return ref
+
+
+def reference_result(reference: str | Path | None, out: str | Path) -> pd.DataFrame | None:
+    """The reference run's ``correlations.csv`` (None when there is none to compare with)."""
+    ref = _reference_dir(reference, out)
+    return pd.read_csv(ref / "correlations.csv") if ref is not None else None
+
+
+def reference_lines(reference: str | Path | None, out: str | Path) -> list[str]:
+    """How this run's stored values compare with the reference's, result by result, in a few
+    lines (the leaderboard beside the reference's says how the correlations compare)."""
+    from zcbench.store import ResultStore, compare_stores, environment_differences
+
+    ref = _reference_dir(reference, out)
+    if ref is None:
+        same = reference is not None and Path(reference).resolve() == Path(out).resolve()
+        return ["this run is the reference"] if same else ["no reference to compare with"]
+    if not (ref / "scores.db").is_file() or not (Path(out) / "scores.db").is_file():
+        return [f"reference: {ref} (no scores.db to compare values with)"]
+    with (
+        ResultStore(Path(out) / "scores.db", readonly=True) as a,
+        ResultStore(ref / "scores.db", readonly=True) as b,
+    ):
+        merged = compare_stores(a, b)
+    both = merged[merged["where"] == "both"]
+    lines = [
+        f"values vs the reference {ref}/scores.db: {len(both):,} results in both, "
+        f"{int(both['identical'].sum()):,} bit-identical"
+    ]
+    differ = both[~both["identical"]]
+    if len(differ):
+        rel = ((differ["value_a"] - differ["value_b"]).abs() / differ["value_b"].abs()).groupby(
+            differ["proxy"]
+        )
+        worst = rel.max().sort_values(ascending=False).head(4)
+        lines.append(
+            "largest relative differences: "
+            + ", ".join(f"{proxy} {v:.1e}" for proxy, v in worst.items())
+        )
+        env = environment_differences(merged)
+        if env:
+            lines.append(
+                "recorded environments differ ("
+                + "; ".join(f"{key}: {', '.join(sorted(f'{x} vs {y}' for x, y in values))}"
+                            for key, values in env.items())
+                + "): values agree to rounding, not bit for bit (docs/engine.md)"
+            )  # fmt: skip
+    return lines

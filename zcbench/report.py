@@ -37,7 +37,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from zcbench.anchors import DATASETS as ANCHOR_DATASETS
-from zcbench.anchors import HEADLINES
+from zcbench.anchors import records
 from zcbench.benchmarks import BenchmarkTable
 from zcbench.correlate import (
     _top_set,
@@ -49,6 +49,7 @@ from zcbench.correlate import (
     signed_scores,
     wide_scores,
 )
+from zcbench.datasets import DATASETS
 from zcbench.ensembles import (
     AZ_NAS_MEMBERS,
     VKDNW_AGG_MEMBERS,
@@ -169,6 +170,135 @@ def unique_representatives(space_name: str, archs: pd.Series) -> pd.Index:
     return pd.Index(sorted(keys.groupby(keys).apply(lambda s: s.index.min())))
 
 
+# -- the leaderboard -------------------------------------------------------------------------
+def _kind(proxy: str) -> str:
+    return "baseline" if proxy in SIZE_BASELINES else "ensemble" if proxy in ENSEMBLES else "proxy"
+
+
+def leaderboard(result: pd.DataFrame, target: str) -> pd.DataFrame:
+    """Every proxy and ensemble per dataset, signed Spearman vs ``target`` with its interval,
+    best first: all architectures, and the learned ensemble on its held-out rows (its
+    ``subset`` says so). Columns: dataset, proxy, kind (proxy / ensemble / baseline), subset,
+    n, spearman, spearman_lo, spearman_hi."""
+    main = result[(result["target"] == target) & (result["subset"] == "all")]
+    held = result[
+        (result["target"] == target)
+        & (result["subset"] == "held_out")
+        & (result["proxy"] == "learned")
+    ]
+    board = pd.concat([main, held]).dropna(subset=["spearman"])
+    board = board.assign(kind=board["proxy"].map(_kind))
+    cols = ["dataset", "proxy", "kind", "subset", "n", "spearman", "spearman_lo", "spearman_hi"]
+    known = list(DATASETS)  # cifar10, cifar100, ImageNet16-120 in that order, then the rest
+    rank = board["dataset"].map(lambda d: (known.index(d) if d in known else len(known), d))
+    return board.assign(_rank=rank).sort_values(["_rank", "spearman"], ascending=[True, False])[
+        cols
+    ]
+
+
+def board_order(board: pd.DataFrame) -> list[str]:
+    """Proxies best first by their mean Spearman over the datasets."""
+    return board.groupby("proxy")["spearman"].mean().sort_values(ascending=False).index.tolist()
+
+
+def leaderboard_text(
+    board: pd.DataFrame, target: str, reference: pd.DataFrame | None = None
+) -> str:
+    """The leaderboard as a compact terminal table: one row per proxy, one column per dataset
+    (Spearman and 95% interval); with a ``reference`` leaderboard (the committed run), its
+    value and this run's difference from it beside each."""
+    datasets = list(dict.fromkeys(board["dataset"]))
+    order = board_order(board)
+    value = board.set_index(["proxy", "dataset"])
+    ref = reference.set_index(["proxy", "dataset"]) if reference is not None else None
+    width = max(len(p) for p in order) + 2
+    cell, ref_cell = 23, 17
+    n = ", ".join(f"{ds} {int(value.xs(ds, level=1)['n'].max())}" for ds in datasets)
+    head = "proxy".ljust(width) + "".join(
+        ds.ljust(cell) + ("reference  diff".ljust(ref_cell) if ref is not None else "")
+        for ds in datasets
+    )
+    lines = [
+        f"best vs {target} (signed Spearman [95% interval]; architectures: {n}; "
+        "* size baseline; ^ learned ensemble, read on held-out architectures)",
+        head.rstrip(),
+    ]
+    for proxy in order:
+        mark = "*" if proxy in SIZE_BASELINES else "^" if proxy == "learned" else ""
+        line = f"{proxy}{mark}".ljust(width)
+        for ds in datasets:
+            if (proxy, ds) in value.index:
+                r = value.loc[(proxy, ds)]
+                line += f"{r.spearman:+.3f} [{r.spearman_lo:+.2f}, {r.spearman_hi:+.2f}]".ljust(
+                    cell
+                )
+            else:
+                line += "-".ljust(cell)
+            if ref is not None:
+                if (proxy, ds) in value.index and (proxy, ds) in ref.index:
+                    rv = float(ref.loc[(proxy, ds), "spearman"])
+                    line += f"{rv:+.3f}     {value.loc[(proxy, ds), 'spearman'] - rv:+.3f}".ljust(
+                        ref_cell
+                    )
+                else:
+                    line += "-".ljust(ref_cell)
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+#: colours of the three kinds in every figure
+KIND_STYLE = {
+    "proxy": {"color": "tab:blue", "marker": "o"},
+    "ensemble": {"color": "tab:purple", "marker": "D"},
+    "baseline": {"color": "tab:red", "marker": "s"},
+}
+
+
+def leaderboard_figure(board: pd.DataFrame, target: str, anchors: bool = True) -> Figure:
+    """One panel per dataset: each proxy and ensemble as a point with its 95% interval, in one
+    order (best mean first) on every panel; the best size baseline as the line to beat and the
+    best published label-free record as a dotted line (``anchors``: NB201 vs its table only)."""
+
+    datasets = list(dict.fromkeys(board["dataset"]))
+    order = board_order(board)
+    fig = Figure(figsize=(11, 0.16 * len(order) + 1.1))
+    axes = fig.subplots(1, len(datasets), sharey=True, squeeze=False)[0]
+    lo = max(-1.0, float(board["spearman_lo"].min()) - 0.05)
+    for ax, ds in zip(axes, datasets):
+        sub = board[board["dataset"] == ds].set_index("proxy")
+        for y, proxy in enumerate(order):
+            if proxy not in sub.index:
+                continue
+            r = sub.loc[proxy]
+            style = KIND_STYLE[r.kind]
+            ax.errorbar(
+                r.spearman, y, xerr=[[r.spearman - r.spearman_lo], [r.spearman_hi - r.spearman]],
+                fmt=style["marker"], color=style["color"], markersize=4, capsize=2, linewidth=1,
+            )  # fmt: skip
+        base = sub[sub["kind"] == "baseline"]["spearman"]
+        if len(base):
+            ax.axvline(base.max(), color=KIND_STYLE["baseline"]["color"], linestyle="--",
+                       linewidth=0.8, label=f"best size baseline {base.max():+.3f}")  # fmt: skip
+        for name, value in list(records(ds, labels=False).items())[:1] if anchors else []:
+            ax.axvline(value, color="grey", linestyle=":", linewidth=1,
+                       label=f"{name} {value:.3f}")  # fmt: skip
+        ax.axvline(0, color="black", linewidth=0.5)
+        ax.set_xlim(lo, 1.0)
+        n = int(sub["n"].max())
+        ax.set_title(f"{ds} (n = {n})", fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(axis="x", linewidth=0.3)
+        ax.legend(fontsize=6, loc="lower left")
+    axes[0].set_yticks(range(len(order)))
+    axes[0].set_yticklabels([f"{p} (held out)" if p == "learned" else p for p in order], fontsize=7)
+    for tick, proxy in zip(axes[0].get_yticklabels(), order):
+        tick.set_color(KIND_STYLE[_kind(proxy)]["color"])
+    axes[0].invert_yaxis()
+    fig.supxlabel(f"signed Spearman vs {target} (95% bootstrap interval)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 # -- figures ---------------------------------------------------------------------------------
 def _axis_scale(values: np.ndarray) -> tuple[str, dict]:
     """Log x when every value is > 0 and they span more than three decades; symlog when they
@@ -271,16 +401,45 @@ def heatmap_figure(matrix: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
+def _spread(values: list[float], gap: float, top: float) -> list[float]:
+    """Label positions at line ends: ``values`` moved apart to at least ``gap``, order kept,
+    none above ``top``."""
+    order = np.argsort(values)
+    y = np.asarray(values, dtype=float)[order]
+    for i in range(1, len(y)):
+        y[i] = max(y[i], y[i - 1] + gap)
+    if len(y) and y[-1] > top:
+        y[-1] = top
+        for i in range(len(y) - 2, -1, -1):
+            y[i] = min(y[i], y[i + 1] - gap)
+    out = np.empty(len(y))
+    out[order] = y
+    return out.tolist()
+
+
 def topk_figure(
-    scores: pd.DataFrame, target: pd.Series, directions: dict[str, bool], title: str
+    scores: pd.DataFrame,
+    target: pd.Series,
+    directions: dict[str, bool],
+    title: str,
+    highlight: Sequence[str] = (),
 ) -> Figure:
     """Top-k precision (share of the score's top k% that is in the target's top k%) for
-    k = 1..50%, one line per column; the dashed line is what a random ranking gets."""
+    k = 1..50%, one line per column: ``highlight`` (the best few) and the size baselines in
+    colour, labelled at their line ends, the rest faded; dotted: a random ranking."""
     ks = np.arange(1, 51)
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
     y_all = target.reindex(scores.index).to_numpy(dtype=float)
     signed = signed_scores(scores, directions)
+    coloured = [c for c in scores.columns if c in highlight or c in SIZE_BASELINES]
+    palette = dict(zip(coloured, ["tab:blue", "tab:orange", "tab:green", "tab:purple",
+                                  "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]))  # fmt: skip
+    palette.update({b: "tab:red" for b in SIZE_BASELINES})
+    dashes = {"flops": "-."}  # the two size baselines: one colour, two line styles
+    ends: list[tuple[str, float, str]] = []
+    top = 0.0
+    faded = 0
     for col in scores.columns:
         s = signed[col].to_numpy()
         ok = np.isfinite(s) & np.isfinite(y_all)
@@ -290,13 +449,24 @@ def topk_figure(
         for k in ks:
             p, t = _top_set(s[ok], k), _top_set(y_all[ok], k)
             prec.append((p & t).sum() / p.sum())
-        style = "-" if col not in ENSEMBLES else "--"
-        ax.plot(ks, prec, style, label=col, linewidth=1.2)
-    ax.plot(ks, ks / 100, ":", color="grey", label="random")
+        style = dashes.get(col, "-" if col not in ENSEMBLES else "--")
+        top = max(top, max(prec))
+        if col in palette:
+            ax.plot(ks, prec, style, color=palette[col], linewidth=1.6, zorder=3)
+            ends.append((col, prec[-1], palette[col]))
+        else:
+            ax.plot(ks, prec, style, color="0.7", linewidth=0.8, alpha=0.6, zorder=1)
+            faded += 1
+    ax.plot(ks, ks / 100, ":", color="grey")
+    ends.append(("random", 0.5, "grey"))
+    top = min(1.0, top + 0.05)
+    for (name, _, colour), y in zip(ends, _spread([e[1] for e in ends], 0.04 * top, top)):
+        ax.text(51, y, name, color=colour, fontsize=7, va="center")
+    ax.set_xlim(0, 60)
+    ax.set_ylim(0, top + 0.02)
     ax.set_xlabel("k (% of architectures)")
     ax.set_ylabel("top-k precision")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=6, ncol=3)
+    ax.set_title(title + (f"\n(grey: the other {faded})" if faded else ""), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -326,6 +496,36 @@ def _label_curve(
 def _save(fig: Figure, path: Path) -> Path:
     fig.savefig(path, dpi=110)  # Figure without pyplot: the Agg canvas, no global state
     return path
+
+
+#: what to read from each kind of figure: one sentence under it in report.html and report.md
+NOTES: dict[str, str] = {
+    "leaderboard": "A proxy is worth its cost only if its point lies right of the dashed red "
+    "line (the best of #params and FLOPs) with an interval that clears it; the dotted line is "
+    "the best published label-free record.",
+    "bars": "The same correlations as bars, one colour per dataset: a proxy that ranks well on "
+    "one dataset but not another is visible as unequal bars.",
+    "scatter": "Each panel is one proxy against the accuracy: a tight rising band is a useful "
+    "ranking; a wide cloud or a flat band at one end is where it fails (often the weakest "
+    "architectures).",
+    "heatmap": "Proxies that correlate near +1 with each other (and with #params) rank "
+    "architectures alike: combining them adds little.",
+    "topk": "The share of a proxy's top k% that is truly in the top k%: the left end is what "
+    "matters for picking a network; the dotted line is a random choice.",
+    "search": "Final test accuracy over the search budget: a zero-cost guided search pays off "
+    "when it lies above REA with less spent.",
+    "verify": "Our own training against the table's accuracies: agreement here says the table "
+    "is a fair stand-in for training on this machine.",
+}
+
+
+@dataclass
+class Plot:
+    """A figure of the report: its title, PNG file and the sentence on what to read from it."""
+
+    title: str
+    path: Path
+    note: str = ""
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -414,43 +614,27 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
             curves.append(_label_curve(scores, directions, primary, config, dataset))
         matrices[dataset] = proxy_matrix(scores, directions)
         matrices[dataset].to_csv(out / f"proxy_matrix_{dataset}.csv")
-        figures.append(
-            (
-                f"{dataset}: proxy vs {config.targets[0]}",
-                _save(
-                    scatter_figure(
-                        everything.drop(columns="learned", errors="ignore"),
-                        primary,
-                        main_rows,
-                        f"{dataset}: score vs {config.targets[0]} (n = {len(scores)})",
-                    ),
-                    out / f"scatter_{dataset}.png",
-                ),
-            )
+        target = config.targets[0]
+        plain = everything.drop(columns="learned", errors="ignore")
+        scatter = scatter_figure(
+            plain, primary, main_rows, f"{dataset}: score vs {target} (n = {len(scores)})"
         )
-        figures.append(
-            (
-                f"{dataset}: proxy-proxy correlation",
-                _save(
-                    heatmap_figure(matrices[dataset], f"{dataset}: signed Spearman, proxy pairs"),
-                    out / f"heatmap_{dataset}.png",
-                ),
-            )
+        best = main_rows[~main_rows["proxy"].isin(SIZE_BASELINES)].dropna(subset=["spearman"])
+        ranked = best.sort_values("spearman", ascending=False)["proxy"]
+        singles = [p for p in ranked if p not in ENSEMBLES][:3]  # the best three proxies
+        highlight = singles + [p for p in ranked if p in ENSEMBLES][:1]  # and best ensemble
+        topk = topk_figure(
+            plain, primary, directions, f"{dataset}: top-k precision vs {target}", highlight
         )
-        figures.append(
-            (
-                f"{dataset}: top-k precision",
-                _save(
-                    topk_figure(
-                        everything.drop(columns="learned", errors="ignore"),
-                        primary,
-                        directions,
-                        f"{dataset}: top-k precision vs {config.targets[0]}",
-                    ),
-                    out / f"topk_{dataset}.png",
-                ),
-            )
-        )
+        heatmap = heatmap_figure(matrices[dataset], f"{dataset}: signed Spearman, proxy pairs")
+        figures += [
+            Plot(f"{dataset}: proxy vs {target}", _save(scatter, out / f"scatter_{dataset}.png"),
+                 NOTES["scatter"]),
+            Plot(f"{dataset}: proxy-proxy correlation",
+                 _save(heatmap, out / f"heatmap_{dataset}.png"), NOTES["heatmap"]),
+            Plot(f"{dataset}: top-k precision", _save(topk, out / f"topk_{dataset}.png"),
+                 NOTES["topk"]),
+        ]  # fmt: skip
     result = pd.concat(all_rows, ignore_index=True)
     result.insert(0, "space", config.space)
     # a proxy whose ranking duplicates another's (signed Spearman >= 0.98 over the dataset)
@@ -461,15 +645,21 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
     ]
     result.to_csv(out / "correlations.csv", index=False)
     bars_rows = result[(result["subset"] == "all") & (result["target"] == config.targets[0])]
+    bars = bars_figure(bars_rows, f"Signed Spearman vs {config.targets[0]}, all archs")
     figures.insert(
-        0,
-        (
-            f"signed Spearman vs {config.targets[0]}",
-            _save(
-                bars_figure(bars_rows, f"Signed Spearman vs {config.targets[0]}, all archs"),
-                out / "bars.png",
+        0, Plot(f"signed Spearman vs {config.targets[0]}", _save(bars, out / "bars.png"),
+                NOTES["bars"]),
+    )  # fmt: skip
+    board = leaderboard(result, config.targets[0])
+    lead = Plot(
+        "Leaderboard",
+        _save(
+            leaderboard_figure(
+                board, config.targets[0], (config.space, config.targets[0]) == RECORD_TARGET
             ),
+            out / "leaderboard.png",
         ),
+        NOTES["leaderboard"],
     )
     if curves:
         curve = pd.concat(curves, ignore_index=True)
@@ -478,7 +668,8 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
             [summarise_curve(g).assign(dataset=d) for d, g in curve.groupby("dataset", sort=False)]
         )
         summary.round(4).to_csv(out / "label_curve_summary.csv", index=False)
-        graf = {d: HEADLINES["few-label record"][0][i] for i, d in enumerate(ANCHOR_DATASETS)}
+        graf = {d: records(d, True).get("GRAF (ICML'24)") for d in ANCHOR_DATASETS}
+        graf = {d: v for d, v in graf.items() if v is not None}
         figures.insert(
             1,
             (
@@ -490,10 +681,9 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
     sections = [_section(kind, d, out) for kind, d in (("search", config.search),
                 ("verify", config.verify)) if d]  # fmt: skip
     left_out = {d: n for d, n in left_out.items() if n and d in datasets}
-    markdown = _markdown(result, config, frame, figures, sections, left_out, paired)
-    (out / "report.md").write_text(markdown)
-    page = _html(result, config, frame, figures, sections, left_out, paired)
-    (out / "report.html").write_text(page)
+    page = Page(result, config, frame, board, lead, figures, sections, left_out, paired)
+    (out / "report.md").write_text(_markdown(page))
+    (out / "report.html").write_text(_html(page))
     return result
 
 
@@ -510,7 +700,7 @@ class Section:
     title: str
     intro: str
     tables: list[tuple[str, pd.DataFrame]]
-    figures: list[tuple[str, Path]]
+    figures: list[Plot]
 
 
 def _section(kind: str, directory: str, out: Path) -> Section:
@@ -539,34 +729,53 @@ def _section(kind: str, directory: str, out: Path) -> Section:
     for png in pngs:
         target = out / f"{kind}_{png.name}"
         shutil.copyfile(png, target)
-        figures.append((f"{title}: {png.stem}", target))
+        figures.append(Plot(f"{title}: {png.stem}", target, NOTES[kind]))
     return Section(title, intro_md.strip(), tables, figures)
+
+
+#: the columns of the per-dataset detail tables, in order (a new column of correlations.csv
+#: shows in the report once it is listed here)
+TABLE_COLUMNS: tuple[str, ...] = (
+    "proxy",
+    "n",
+    "n_failed",
+    "spearman",
+    "spearman_lo",
+    "spearman_hi",
+    "kendall",
+    "pearson",
+    "top10_precision",
+    "partial_spearman_params",
+    "partial_spearman_flops",
+    "redundant_with",
+)
 
 
 def _summary_table(result: pd.DataFrame, dataset: str, target: str, subset: str) -> pd.DataFrame:
     rows = result[
         (result["dataset"] == dataset) & (result["target"] == target) & (result["subset"] == subset)
     ]
-    cols = [
-        "proxy",
-        "n",
-        "n_failed",
-        "spearman",
-        "spearman_lo",
-        "spearman_hi",
-        "kendall",
-        "pearson",
-        "top10_precision",
-        "partial_spearman_params",
-        "partial_spearman_flops",
-        "redundant_with",
-    ]
+    cols = [c for c in TABLE_COLUMNS if c in rows.columns]
     return rows[cols].sort_values("spearman", ascending=False).round(3)
 
 
-#: the state of the art an ensemble is read against (shared/docs/anchors.md): AZ-NAS (Lee &
-#: Ham, CVPR'24), signed Spearman vs test_acc_200ep over all NB201 CIFAR-10 architectures
-AZ_NAS = {("cifar10", "test_acc_200ep"): 0.913}
+#: the published records are Spearman against this target of NB201's table
+#: (``zcbench.anchors.RECORDS``)
+RECORD_TARGET = ("nb201", "test_acc_200ep")
+
+
+def _records_note(ensemble: str, dataset: str, target: str, space: str = "nb201") -> str:
+    """The published records an ensemble is read against: with labels for ``learned``,
+    without for the rank ensembles ('' when none applies)."""
+
+    if (space, target) != RECORD_TARGET:
+        return ""
+    labels = ensemble == "learned"
+    found = records(dataset, labels)
+    kind = "with labels" if labels else "no labels"
+    return "; ".join(f"{name} {v:.3f}" for name, v in found.items()) + (
+        f" ({kind}, all architectures)" if found else ""
+    )
 
 
 def _best_ensemble_vs_best_proxy(rows, scores, directions, target, config) -> dict | None:
@@ -578,30 +787,28 @@ def _best_ensemble_vs_best_proxy(rows, scores, directions, target, config) -> di
         return None
     best_e = rows[is_ens].sort_values("spearman").iloc[-1]
     best_p = rows[~is_ens].sort_values("spearman").iloc[-1]
+    base = rows[rows["proxy"].isin(SIZE_BASELINES)].sort_values("spearman")
 
     signed = signed_scores(scores, directions, [best_e.proxy, best_p.proxy])
     diff, lo, hi = paired_spearman_difference(
         signed[best_e.proxy], signed[best_p.proxy], target, n_boot=config.n_boot,
         seed=config.seed,
     )  # fmt: skip
-    return {"ensemble": best_e, "proxy": best_p, "diff": diff, "lo": lo, "hi": hi}
+    return {"ensemble": best_e, "proxy": best_p, "diff": diff, "lo": lo, "hi": hi,
+            "baseline": base.iloc[-1] if len(base) else None}  # fmt: skip
 
 
-def _headline(paired: dict, target: str) -> list[str]:
+def _headline(paired: dict, target: str, space: str = "nb201") -> list[str]:
     """Per dataset, on the held-out architectures: the best ensemble against the best single
-    proxy, with intervals (and AZ-NAS's published value where there is one)."""
+    proxy, with intervals (and the published records where they apply)."""
     lines = []
     for dataset, p in paired.items():
         if p is None:
             continue
         e, s = p["ensemble"], p["proxy"]
         verdict = "beats" if p["lo"] > 0 else ("is below" if p["hi"] < 0 else "is level with")
-        pub = AZ_NAS.get((dataset, target))
-        pub_note = (
-            f"; AZ-NAS (CVPR'24, its own four proxies, all architectures): {pub:.3f}"
-            if pub is not None
-            else ""
-        )
+        records = _records_note(e.proxy, dataset, target, space)
+        pub_note = f"; published: {records}" if records else ""
         lines.append(
             f"- {dataset}, {int(e.n)} held-out architectures: `{e.proxy}` {e.spearman:.3f} "
             f"[{e.spearman_lo:.3f}, {e.spearman_hi:.3f}] {verdict} the best single proxy "
@@ -610,6 +817,32 @@ def _headline(paired: dict, target: str) -> list[str]:
             f"{pub_note}"
         )
     return lines
+
+
+def _interval(row) -> str:
+    return f"{row.spearman:+.3f} [{row.spearman_lo:+.3f}, {row.spearman_hi:+.3f}]"
+
+
+def headline_table(paired: dict, target: str, space: str = "nb201") -> pd.DataFrame:
+    """The summary's table: per dataset, on the held-out architectures, the best ensemble, the
+    best single proxy, their paired difference, the best size baseline, and the published
+    records for an ensemble of that kind."""
+    rows = []
+    known = list(DATASETS)
+    for dataset in sorted(paired, key=lambda d: (known.index(d) if d in known else 99, d)):
+        if (p := paired[dataset]) is None:
+            continue
+        e, s, b = p["ensemble"], p["proxy"], p["baseline"]
+        rows.append({
+            "dataset": dataset,
+            "held out": int(e.n),
+            "best ensemble": f"{e.proxy} {_interval(e)}",
+            "best single proxy": f"{s.proxy} {_interval(s)}",
+            "difference (paired)": f"{p['diff']:+.3f} [{p['lo']:+.3f}, {p['hi']:+.3f}]",
+            "best size baseline": f"{b.proxy} {b.spearman:+.3f}" if b is not None else "",
+            "published": _records_note(e.proxy, dataset, target, space) or "-",
+        })  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def _protocol(
@@ -649,74 +882,141 @@ def _protocol(
     ]
 
 
-def _markdown(result, config, frame, figures, sections=(), left_out=None, paired=None) -> str:
-    lines = ["# zcbench correlation report", "", "## Protocol", ""]
-    lines += _protocol(config, frame, left_out)
-    target = config.targets[0]
-    if headline := _headline(paired or {}, target):
-        lines += ["", f"## Ensembles vs the best single proxy ({target}, held out)", ""]
+@dataclass
+class Page:
+    """Everything report.md and report.html show."""
+
+    result: pd.DataFrame
+    config: ReportConfig
+    frame: pd.DataFrame
+    board: pd.DataFrame
+    lead: Plot
+    figures: list[Plot]
+    sections: list[Section]
+    left_out: dict[str, int]
+    paired: dict
+
+    @property
+    def target(self) -> str:
+        return self.config.targets[0]
+
+    def detail_tables(self):
+        """(title, table) per dataset and subset (``unique`` stays in the CSV)."""
+        for dataset in dict.fromkeys(self.result["dataset"]):
+            subsets = self.result.loc[self.result["dataset"] == dataset, "subset"]
+            for subset in dict.fromkeys(subsets):
+                if subset != "unique":
+                    yield (f"{dataset}: vs {self.target}, {subset}",
+                           _summary_table(self.result, dataset, self.target, subset))  # fmt: skip
+
+    def lede(self) -> str:
+        n = self.frame.groupby("dataset")["arch_index"].nunique()
+        known = list(DATASETS)
+        order = sorted(n.index, key=lambda d: (known.index(d) if d in known else len(known), d))
+        sizes = ", ".join(f"{d} {n[d]:,}" for d in order)
+        return (
+            f"Which zero-cost proxy ranks {self.config.space} architectures like their "
+            f"{self.target}? Signed Spearman over {sizes} architectures, 95% bootstrap "
+            "intervals; #params and FLOPs are the baselines to beat."
+        )
+
+
+def _markdown(page: Page) -> str:
+    lines = ["# zcbench correlation report", "", page.lede(), ""]
+    lines += [f"![{page.lead.title}]({page.lead.path.name})", "", page.lead.note]
+    if headline := _headline(page.paired or {}, page.target, page.config.space):
+        lines += ["", f"## Ensembles vs the best single proxy ({page.target}, held out)", ""]
         lines += headline
-    for dataset in dict.fromkeys(result["dataset"]):
-        for subset in dict.fromkeys(result.loc[result["dataset"] == dataset, "subset"]):
-            if subset == "unique":
-                continue
-            lines += [
-                "",
-                f"## {dataset}: vs {target}, {subset}",
-                "",
-                _summary_table(result, dataset, target, subset).to_markdown(index=False),
-            ]
+    lines += ["", "## Protocol", ""]
+    lines += _protocol(page.config, page.frame, page.left_out)
+    for title, table in page.detail_tables():
+        lines += ["", f"## {title}", "", table.to_markdown(index=False)]
     lines += ["", "## Figures", ""]
-    lines += [f"![{title}]({path.name})" for title, path in figures]
-    for sec in sections:
+    for fig in page.figures:
+        lines += [f"![{fig.title}]({fig.path.name})", "", fig.note, ""]
+    for sec in page.sections:
         lines += ["", f"## {sec.title}", "", sec.intro]
         for caption, table in sec.tables:
             lines += ["", f"{caption}:", "", table.to_markdown(index=False)]
-        lines += [""] + [f"![{title}]({path.name})" for title, path in sec.figures]
-    return "\n".join(lines) + "\n"
+        lines += [""]
+        for fig in sec.figures:
+            lines += [f"![{fig.title}]({fig.path.name})", "", fig.note, ""]
+    return "\n".join(lines).rstrip() + "\n"
 
 
-def _img(title: str, path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
+def _img(fig: Plot, heading: str = "h3") -> str:
+    data = base64.b64encode(fig.path.read_bytes()).decode("ascii")
+    title = html.escape(fig.title)
     return (
-        f"<h3>{html.escape(title)}</h3><img alt='{html.escape(title)}' "
-        f"src='data:image/png;base64,{data}'>"
+        f"<figure><{heading}>{title}</{heading}><img alt='{title}' "
+        f"src='data:image/png;base64,{data}'><figcaption>{html.escape(fig.note)}"
+        "</figcaption></figure>"
     )
 
 
-def _html(result, config, frame, figures, sections=(), left_out=None, paired=None) -> str:
-    target = config.targets[0]
+def _details(summary: str, body: str) -> str:
+    """A collapsed block: the summary line shows, the body opens on a click."""
+    return f"<details><summary>{html.escape(summary)}</summary>{body}</details>"
+
+
+STYLE = (
+    "body{font-family:sans-serif;max-width:1240px;margin:auto;padding:0 1em;font-size:14px}"
+    "h1{font-size:20px;margin:.4em 0 .2em}h2{font-size:17px;margin:1em 0 .3em}"
+    "h3{font-size:14px;margin:.6em 0 .2em}p.lede{margin:.2em 0 .4em;color:#333}"
+    "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;"
+    "padding:2px 6px;text-align:right}img{max-width:100%}figure{margin:0 0 1em}"
+    "figcaption{color:#333;font-size:13px}details{margin:.3em 0}"
+    "summary{cursor:pointer;font-weight:bold}table.headline td{text-align:left}"
+    "#summary img{max-height:400px}"
+)
+
+
+def _html(page: Page) -> str:
+    target = page.target
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>zcbench report</title>",
-        "<style>body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
-        "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;"
-        "padding:2px 6px;text-align:right}img{max-width:100%}</style></head><body>",
-        "<h1>zcbench correlation report</h1><h2>Protocol</h2><ul>",
+        f"<style>{STYLE}</style></head><body>",
+        "<section id='summary'><h1>zcbench correlation report</h1>",
+        f"<p class='lede'>{html.escape(page.lede())}</p>",
+        _img(page.lead, heading="h2"),
     ]
-    parts += [f"<li>{html.escape(line[2:])}</li>" for line in _protocol(config, frame, left_out)]
-    parts.append("</ul>")
-    if headline := _headline(paired or {}, target):
-        parts.append(f"<h2>Ensembles vs the best single proxy ({target}, held out)</h2><ul>")
-        parts += [f"<li>{html.escape(line[2:])}</li>" for line in headline]
-        parts.append("</ul>")
-    for dataset in dict.fromkeys(result["dataset"]):
-        for subset in dict.fromkeys(result.loc[result["dataset"] == dataset, "subset"]):
-            if subset == "unique":
-                continue
-            parts.append(f"<h2>{html.escape(dataset)}: vs {target}, {subset}</h2>")
-            parts.append(_summary_table(result, dataset, target, subset).to_html(index=False))
+    head = headline_table(page.paired or {}, target, page.config.space)
+    if len(head):
+        parts += [
+            f"<h2>Ensembles vs the best single proxy ({html.escape(target)}, held out)</h2>",
+            head.to_html(index=False, classes="headline", border=0),
+            "<p>Read on the held-out architectures (the learned ensemble was fitted on the "
+            "others); the difference with a paired bootstrap interval; published records are "
+            "over all architectures.</p>",
+        ]
+    parts.append("</section>")
+    headline = _headline(page.paired or {}, target, page.config.space)
+    protocol = _protocol(page.config, page.frame, page.left_out)
+    parts.append(_details(
+        "Protocol and headline in words",
+        "<ul>" + "".join(f"<li>{html.escape(line[2:])}</li>" for line in protocol + headline)
+        + "</ul>",
+    ))  # fmt: skip
     parts.append("<h2>Figures</h2>")
-    parts += [_img(title, path) for title, path in figures]
-    for sec in sections:
+    parts += [_img(fig) for fig in page.figures]
+    parts.append("<h2>Tables</h2>")
+    parts += [
+        _details(f"{title} ({len(table)} rows)", table.to_html(index=False))
+        for title, table in page.detail_tables()
+    ]
+    for sec in page.sections:
         parts += [f"<h2>{html.escape(sec.title)}</h2>", f"<p>{html.escape(sec.intro)}</p>"]
-        for caption, table in sec.tables:
-            parts += [f"<h3>{html.escape(caption)}</h3>", table.to_html(index=False)]
-        parts += [_img(title, path) for title, path in sec.figures]
-    # lets a headless browser confirm every figure decoded: `make report-check`
+        parts += [_details(caption, table.to_html(index=False)) for caption, table in sec.tables]
+        parts += [_img(fig) for fig in sec.figures]
+    # lets a headless browser confirm every figure decoded and the summary fits the first
+    # screen: `make report-check`
     parts.append(
         "<script>window.addEventListener('load',()=>{const imgs=[...document.images];"
-        "document.body.dataset.images=imgs.length;document.body.dataset.imagesBroken="
-        "imgs.filter(i=>!i.complete||i.naturalWidth===0).length;});</script>"
+        "const b=document.body.dataset;b.images=imgs.length;b.imagesBroken="
+        "imgs.filter(i=>!i.complete||i.naturalWidth===0).length;const s=document."
+        "getElementById('summary');const y=Math.ceil(s.getBoundingClientRect().bottom);"
+        "b.summaryFits=y<=window.innerHeight?'yes':'no';b.summaryBottom=y;"
+        "b.viewport=window.innerHeight;});</script>"
     )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -11,14 +11,22 @@ from zcbench.cli.study import run_config
 
 HELP = "the main job: checks, scoring, correlation report (see README)"
 EXAMPLES = """\
-  zcbench bench --out reports/bench
+  zcbench bench
   # only the checks of the data and the spaces, quickly
   zcbench bench --foundation-only --params-sample 100 --out bench-checks
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="reports/bench", metavar="DIR", help="report directory")
+    p.add_argument(
+        "--out", default="bench-out", metavar="DIR", help="output folder (default: bench-out)"
+    )
+    p.add_argument(
+        "--reference",
+        default="reports/bench",
+        metavar="DIR",
+        help="the committed run to compare with (default: reports/bench; 'none': no comparison)",
+    )
     p.add_argument("--config", metavar="FILE.toml", help="pipeline settings (see README)")
     p.add_argument(
         "--params-sample",
@@ -43,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         BenchConfig,
         PipelineConfig,
         bench_sample,
+        reference_lines,
+        reference_result,
         run_foundation,
         run_pipeline,
     )
@@ -138,7 +148,9 @@ def run(args: argparse.Namespace) -> int:
         archs=bench_sample(pipe, args.data),
     )
     result = build_report(report, load_nb201_table(args.data), out)
-    print_best(result, pipe.targets[0], indent="  ")
+    reference = reference_result(args.reference, out)
+    print_best(result, pipe.targets[0], indent="  ", reference=reference)
+    print("\n".join("  " + line for line in reference_lines(args.reference, out)))
     print(
         f"done in {time.perf_counter() - start:.0f} s; report: {Path(out) / 'report.html'} "
         f"(also report.md, correlations.csv)"

@@ -110,13 +110,10 @@ def truth_table(space, args: argparse.Namespace):
     return load_nb201_table(args.data)
 
 
-def print_best(result, target: str, indent: str = "", top: int = 5) -> None:
-    """One line per dataset: the ``top`` proxies / ensembles by signed Spearman vs ``target``
-    over all architectures."""
-    main = result[(result.subset == "all") & (result.target == target)]
-    for dataset, rows in main.groupby("dataset"):
-        best = rows.sort_values("spearman", ascending=False).head(top)
-        print(
-            f"{indent}{dataset}: best vs {target}: "
-            + ", ".join(f"{r.proxy} {r.spearman:+.3f}" for r in best.itertuples())
-        )
+def print_best(result, target: str, indent: str = "", reference=None) -> None:
+    """The leaderboard vs ``target`` as a compact table (beside a reference run's, if given)."""
+    from zcbench.report import leaderboard, leaderboard_text
+
+    ref = leaderboard(reference, target) if reference is not None else None
+    text = leaderboard_text(leaderboard(result, target), target, ref)
+    print("\n".join(indent + line for line in text.splitlines()))
