@@ -102,6 +102,10 @@ class ReportConfig:
     #: output folders of ``zcbench search`` / ``zcbench verify`` joined as report sections
     search: str | None = None
     verify: str | None = None
+    #: reports/search/records (its records.csv) and reports/stability (its stability.csv):
+    #: sections; the stability column joins the detail tables of its dataset
+    records: str | None = None
+    stability: str | None = None
     #: the architecture indexes to report (None: every one in the store); ``zcbench bench``
     #: passes its sample, so scores left in its store by earlier configurations stay out
     archs: Sequence[int] | None = None
@@ -516,6 +520,9 @@ NOTES: dict[str, str] = {
     "when it lies above REA with less spent.",
     "verify": "Our own training against the table's accuracies: agreement here says the table "
     "is a fair stand-in for training on this machine.",
+    "label_curve": "How well a random forest on the proxies and the cell's graph features ranks "
+    "the architectures it was not fitted on, against how many were labelled; the dotted line "
+    "is GRAF's published figure.",
 }
 
 
@@ -643,6 +650,8 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
         ", ".join(redundancy.get(d, {}).get(p, []))
         for d, p in zip(result["dataset"], result["proxy"])
     ]
+    if config.stability:
+        result = _join_stability(result, Path(config.stability) / "stability.csv")
     result.to_csv(out / "correlations.csv", index=False)
     bars_rows = result[(result["subset"] == "all") & (result["target"] == config.targets[0])]
     bars = bars_figure(bars_rows, f"Signed Spearman vs {config.targets[0]}, all archs")
@@ -672,19 +681,33 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
         graf = {d: v for d, v in graf.items() if v is not None}
         figures.insert(
             1,
-            (
+            Plot(
                 "few-label predictor: label curve",
                 _save(plot_label_curve(summary, graf), out / "label_curve.png"),
+                NOTES["label_curve"],
             ),
         )
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str) + "\n")
     sections = [_section(kind, d, out) for kind, d in (("search", config.search),
+                ("records", config.records), ("stability", config.stability),
                 ("verify", config.verify)) if d]  # fmt: skip
     left_out = {d: n for d, n in left_out.items() if n and d in datasets}
-    page = Page(result, config, frame, board, lead, figures, sections, left_out, paired)
+    curve_summary = summary if curves else None
+    page = Page(
+        result, config, frame, board, lead, figures, sections, left_out, paired, curve_summary
+    )
     (out / "report.md").write_text(_markdown(page))
     (out / "report.html").write_text(_html(page))
     return result
+
+
+def _join_stability(result: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The seed-stability column (mean pairwise Spearman between seeds, zcbench.stability) for
+    the rows of the dataset it was measured on."""
+    if not path.is_file():
+        raise ZCBenchError(f"no stability.csv at {path}; run reports/stability/stability.py")
+    stab = pd.read_csv(path)[["dataset", "proxy", "stability"]]
+    return result.merge(stab, on=["dataset", "proxy"], how="left")
 
 
 def _first_paragraph(path: Path) -> str:
@@ -707,9 +730,15 @@ def _section(kind: str, directory: str, out: Path) -> Section:
     """A ``zcbench search`` or ``zcbench verify`` output folder as a report section (its
     figures copied into the report folder)."""
     src = Path(directory)
-    need = {"search": "summary.csv", "verify": "verify.csv"}[kind]
+    need = {"search": "summary.csv", "verify": "verify.csv", "records": "records.csv",
+            "stability": "stability.csv"}[kind]  # fmt: skip
     if not (src / need).is_file():
         raise ZCBenchError(f"no {need} in {src}; expected the output of 'zcbench {kind}'")
+    if kind in ("records", "stability"):
+        table = pd.read_csv(src / need)
+        title = {"records": "Search records", "stability": "Seed stability"}[kind]
+        return Section(title, _first_paragraph(src / need.replace(".csv", ".md")).strip(),
+                       [(title.lower(), table)], [])  # fmt: skip
     if kind == "search":
         summary = pd.read_csv(src / "summary.csv")
         cols = [c for c in summary.columns if c != "optimum"]
@@ -747,6 +776,7 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "top10_precision",
     "partial_spearman_params",
     "partial_spearman_flops",
+    "stability",
     "redundant_with",
 )
 
@@ -817,6 +847,47 @@ def _headline(paired: dict, target: str, space: str = "nb201") -> list[str]:
             f"{pub_note}"
         )
     return lines
+
+
+RECORDS_NOTE = (
+    "zc_ensemble is zcbench's label-free rule (AZ-NAS's log-rank sum over its four components "
+    "plus MeCo and ZiCo), fixed before any ensemble figure was computed; it and AZ-NAS are read "
+    "over every architecture (no accuracy label used). The forest is fitted on 100 labelled "
+    "architectures and read on the rest (mean over seeded draws, 95% interval). The published "
+    "records are over all 15,625 architectures."
+)
+
+
+def records_table(
+    result: pd.DataFrame, curve: pd.DataFrame | None, target: str, space: str = "nb201"
+) -> pd.DataFrame:
+    """Per dataset, against the published records (NB201 vs its test accuracy only): the
+    label-free ensemble and AZ-NAS's aggregation over all architectures, and the few-label
+    predictor at 100 labels on the held-out rest."""
+    if (space, target) != RECORD_TARGET:
+        return pd.DataFrame()
+    main = result[(result["subset"] == "all") & (result["target"] == target)]
+    rows = []
+    for dataset in [d for d in DATASETS if d in set(main["dataset"])]:
+        here = main[main["dataset"] == dataset].set_index("proxy")
+        free, labelled = records(dataset, False), records(dataset, True)
+        row = {"dataset": dataset}
+        if "zc_ensemble" in here.index:
+            row["label-free: zc_ensemble"] = _interval(here.loc["zc_ensemble"])
+        if "az_nas" in here.index:
+            row["AZ-NAS, ours"] = _interval(here.loc["az_nas"])
+        row["label-free records"] = "; ".join(f"{k} {v:.3f}" for k, v in free.items())
+        if curve is not None:
+            at = curve[(curve["dataset"] == dataset) & (curve["labels"] == 100)
+                       & (curve["features"] == "proxies+graph")]  # fmt: skip
+            if len(at):
+                r = at.iloc[0]
+                row["100 labels: forest on proxies + graph"] = (
+                    f"{r.spearman:+.3f} [{r.ci_lo:+.3f}, {r.ci_hi:+.3f}]"
+                )
+        row["with-label records"] = "; ".join(f"{k} {v:.3f}" for k, v in labelled.items())
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _interval(row) -> str:
@@ -895,6 +966,8 @@ class Page:
     sections: list[Section]
     left_out: dict[str, int]
     paired: dict
+    #: the few-label predictor's label-curve summary (None without --label-curve)
+    curve: pd.DataFrame | None = None
 
     @property
     def target(self) -> str:
@@ -927,6 +1000,10 @@ def _markdown(page: Page) -> str:
     if headline := _headline(page.paired or {}, page.target, page.config.space):
         lines += ["", f"## Ensembles vs the best single proxy ({page.target}, held out)", ""]
         lines += headline
+    recs = records_table(page.result, page.curve, page.target, page.config.space)
+    if len(recs):
+        lines += ["", "## Against the published records", "", recs.to_markdown(index=False), "",
+                  RECORDS_NOTE]  # fmt: skip
     lines += ["", "## Protocol", ""]
     lines += _protocol(page.config, page.frame, page.left_out)
     for title, table in page.detail_tables():
@@ -990,6 +1067,13 @@ def _html(page: Page) -> str:
             "over all architectures.</p>",
         ]
     parts.append("</section>")
+    recs = records_table(page.result, page.curve, target, page.config.space)
+    if len(recs):
+        parts += [
+            "<h2>Against the published records</h2>",
+            recs.to_html(index=False, classes="headline", border=0),
+            f"<p>{html.escape(RECORDS_NOTE)}</p>",
+        ]
     headline = _headline(page.paired or {}, target, page.config.space)
     protocol = _protocol(page.config, page.frame, page.left_out)
     parts.append(_details(

@@ -50,6 +50,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--search", metavar="DIR", help="add a 'zcbench search' output as a section")
     p.add_argument("--verify", metavar="DIR", help="add a 'zcbench verify' output as a section")
+    p.add_argument(
+        "--records", metavar="DIR", help="add the search-records table (reports/search/records)"
+    )
+    p.add_argument(
+        "--stability",
+        metavar="DIR",
+        help="add the seed-stability table and column (reports/stability)",
+    )
+    p.add_argument(
+        "--label-curve",
+        action="store_true",
+        help="fit the few-label predictor (proxies + graph features) and draw its label curve "
+        "(NB201; about a minute per dataset)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
         packages=package_versions(),
         search=args.search,
         verify=args.verify,
+        records=args.records,
+        stability=args.stability,
+        label_curve=args.label_curve,
     )
     unknown_targets = [t for t in config.targets if t not in table.metrics]
     if unknown_targets:
