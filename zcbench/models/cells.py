@@ -91,6 +91,8 @@ class AvgPool2d(nn.AvgPool2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4:
             return super().forward(x)
+        if not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+            return super().forward(x)  # a channels-last network: pool and stay channels-last
         return _ToContiguous.apply(super().forward(_ToChannelsLast.apply(x)))
 
 
