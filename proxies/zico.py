@@ -21,13 +21,6 @@ As the authors' ``ZeroShotProxy/compute_zico.py`` (SLDGroup/ZiCo) and NASLib's `
 
 Departure: the statistics are computed in float64 (theirs in the gradients' float32); this
 changes values only in the last float32 digits.
-
-Version 2 runs the two passes on channels-last memory (about 28% less CPU time on NB201:
-faster convolutions and BatchNorm). The quantity is the same; the sums run in another order,
-and because std = |g_2| / 2 is tiny for weights the second half-batch barely moves, ZiCo is
-sensitive to the last bits of the gradients: version 2 differs from version 1 by up to a few
-percent per architecture (the fidelity check in ``reports/fidelity/speed_check`` shows the
-ranking against test accuracy is unchanged).
 """
 
 from __future__ import annotations
@@ -41,8 +34,6 @@ from zcbench.proxies.base import OwnProxy, ProxyContext, ProxyFailure, register_
 from zcbench.proxies.layers import WEIGHT_LAYERS
 
 SPLITS = 2
-#: run both passes on channels-last memory (version 2; see the module docstring)
-CHANNELS_LAST = True
 
 
 def zico_from_gradients(grads: dict[str, list[torch.Tensor]]) -> float:
@@ -72,16 +63,12 @@ def zico_from_gradients(grads: dict[str, list[torch.Tensor]]) -> float:
     "ICLR 2023",
     formula="sum_l log sum_w mean_s|G_s[w]| / std_s(G_s[w]) over Conv2d/Linear weights with "
     "std > 0; G_s = cross-entropy gradient after each of 2 half-batches (accumulated, as theirs)",
-    version=2,
     departures="statistics in float64 instead of float32",
 )
 class ZiCo(OwnProxy):
     def score(self, ctx: ProxyContext) -> float:
         model = ctx.fresh_model()
         x, y = ctx.inputs(), ctx.targets
-        if CHANNELS_LAST and x.dim() == 4:
-            model = model.to(memory_format=torch.channels_last)
-            x = x.contiguous(memory_format=torch.channels_last)
         n = x.shape[0]
         if n < SPLITS:
             raise ProxyFailure(f"zico needs a batch of at least {SPLITS} images; got {n}")

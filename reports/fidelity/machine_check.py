@@ -22,7 +22,7 @@ that moves values in the last bits bumps the version; this shows what the bump c
 the proxies b holds:
 
     .venv/bin/zcbench score --dataset cifar10 \
-        --archs "$(cat reports/fidelity/machine_check/archs.txt)" --proxies zen,zico \
+        --archs "$(cat reports/fidelity/machine_check/archs.txt)" --proxies zen \
         --seed 0 --batch-size 64 --store reports/fidelity/speed_check/rescore.db
     .venv/bin/python reports/fidelity/machine_check.py --a reports/fidelity/results.db \
         --b reports/fidelity/speed_check/rescore.db --dataset cifar10 --across-versions \
