@@ -133,7 +133,9 @@ def main() -> None:
         f"{k}: {', '.join(f'{a} vs {b}' for a, b in sorted(v))}" for k, v in env.items()
     )
     lines = [
-        "# Machine dependence of the fidelity store",
+        "# Bumped proxy versions against the fidelity store"
+        if args.across_versions
+        else "# Machine dependence of the fidelity store",
         "",
         f"`{args.a}` (a) against `{args.b}` (b): {n_archs} {args.dataset} architectures, "
         f"{len(table)} proxies. Recorded settings that differ: {settings or 'none'}.",
