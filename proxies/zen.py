@@ -23,6 +23,9 @@ Departures: the Gaussian weights and inputs come from the context's seeded gener
 (``ctx.generator('zen')``) instead of the global RNG, so reruns are bit-identical; BN layers
 that track no running statistics are skipped in the BN term (their code would fail on them;
 NB201 has none).
+
+Version 2 runs both forwards on channels-last memory (about 26% less CPU time on NB201): the
+same quantity summed in another order, values within about 1e-6 relative of version 1.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from torch import nn
 from zcbench.proxies.base import OwnProxy, ProxyContext, ProxySkipped, register_proxy
 
 MIXUP_GAMMA = 1e-2
+#: run both forwards on channels-last memory (a faster convolution and BatchNorm on the CPU;
+#: the same quantity, summed in another order: version 2)
+CHANNELS_LAST = True
 
 
 def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
@@ -82,6 +88,7 @@ def forward_pre_gap(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     paper="Lin et al., Zen-NAS: A Zero-Shot NAS for High-Performance Image Recognition, ICCV 2021",
     formula="log E||f(x) - f(x + 0.01 eps)||_1 + sum_BN log sqrt(mean running_var), "
     "f = pre-GAP map, x, eps ~ N(0, 1), weights ~ N(0, 1), BN in train mode",
+    version=2,
     departures="Gaussian weights and inputs drawn from the seeded per-architecture generator "
     "(not the global RNG); BN layers without running statistics are left out of the BN term",
 )
@@ -93,9 +100,14 @@ class Zen(OwnProxy):
         shape = tuple(ctx.batch.inputs.shape)
         x = torch.randn(shape, generator=gen, dtype=torch.float32).to(ctx.device)
         eps = torch.randn(shape, generator=gen, dtype=torch.float32).to(ctx.device)
+        x_mix = x + MIXUP_GAMMA * eps
+        if CHANNELS_LAST and x.dim() == 4:
+            model = model.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+            x_mix = x_mix.contiguous(memory_format=torch.channels_last)
         with torch.no_grad():
             f = forward_pre_gap(model, x)
-            f_mix = forward_pre_gap(model, x + MIXUP_GAMMA * eps)
+            f_mix = forward_pre_gap(model, x_mix)
             delta = torch.sum(torch.abs(f - f_mix), dim=[1, 2, 3]).mean()
             log_bn = 0.0
             for m in model.modules():

@@ -15,8 +15,9 @@ from zcbench.proxies.base import derive_seed
 from zcbench.types import Arch, Batch
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|"
+# zen: version 2 (channels-last passes); 95.64922079443932 at version 1
 GOLDEN = {
-    "zen": 95.64922079443932,
+    "zen": 95.64921241998672,
     "zico": 445.16940333717224,
     "synaptic_diversity_tftas": 1.8413856857965445e35,
 }
@@ -131,7 +132,9 @@ def test_zen_by_hand_on_conv_bn_relu():
     delta = (f1 - f2).abs().sum(dim=(1, 2, 3)).mean()
     running_var = 0.9 * (0.9 * 1.0 + 0.1 * v1) + 0.1 * v2  # unbiased batch variances
     expected = float(torch.log(delta) + torch.log(torch.sqrt(running_var.mean())))
-    assert value == pytest.approx(expected, rel=1e-5)
+    # zen's passes run on channels-last memory: the same sums in another order, which the log
+    # of a small distance between two nearby maps amplifies (1.2e-5 relative here)
+    assert value == pytest.approx(expected, rel=1e-5, abs=1e-5)
 
 
 def test_zen_ignores_real_pixels_and_labels():

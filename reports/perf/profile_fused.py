@@ -1,5 +1,6 @@
 """Where the fused panel's time goes: the torch profiler over fused scoring of the first
-architectures of ``make perf``'s seeded sample (CIFAR-10, batch 64, every proxy, 2 threads).
+architectures of ``make perf``'s seeded sample (CIFAR-10, batch 64, the 17-proxy panel of
+``make perf``, 2 threads).
 
 Prints seconds per architecture by operator (self time, the top rows) and, for the autograd
 nodes of grasp's double backward, their total time including the operators they call. It is
@@ -23,6 +24,11 @@ from zcbench.scoring import score_arch
 from zcbench.selection import sample_indices
 from zcbench.spaces import get_space
 
+#: the Makefile's PANEL17: the panel make perf measures, fixed while new proxies join "all"
+PANEL17 = (
+    "epe_nas,fisher,flops,grad_norm,grasp,jacob_cov,l2_norm,meco,naswot,params,plain,snip,swap,"
+    "synaptic_diversity,synflow,zen,zico"
+)
 #: autograd nodes whose total (children included) the note quotes
 NODES = ("NativeBatchNormBackwardBackward0", "ConvolutionBackwardBackward0")
 
@@ -30,7 +36,7 @@ NODES = ("NativeBatchNormBackwardBackward0", "ConvolutionBackwardBackward0")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archs", type=int, default=8)
-    parser.add_argument("--proxies", default="all")
+    parser.add_argument("--proxies", default=PANEL17)
     parser.add_argument("--rows", type=int, default=25)
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -46,7 +52,8 @@ def main() -> None:
     wall = (time.perf_counter() - start) / len(archs)
     events = prof.key_averages()
     n = len(archs)
-    print(f"fused, {n} archs, proxies {args.proxies}: {wall:.3f} s/arch under the profiler")
+    names = "the 17-proxy panel" if args.proxies == PANEL17 else args.proxies
+    print(f"fused, {n} archs, {names}: {wall:.3f} s/arch under the profiler")
     print(f"\n{'operator (self time)':<48} {'s/arch':>8} {'calls/arch':>11}")
     for e in sorted(events, key=lambda e: e.self_cpu_time_total, reverse=True)[: args.rows]:
         print(f"{e.key[:48]:<48} {e.self_cpu_time_total / 1e6 / n:8.3f} {e.count / n:11.1f}")

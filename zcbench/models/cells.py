@@ -93,6 +93,8 @@ class AvgPool2d(nn.AvgPool2d):
         if x.dim() != 4 or is_functorch_wrapped_tensor(x):
             # torch.func transforms (vkdnw's generic path) cannot query memory formats
             return super().forward(x)
+        if not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+            return super().forward(x)  # a channels-last network: pool and stay channels-last
         return _ToContiguous.apply(super().forward(_ToChannelsLast.apply(x)))
 
 
