@@ -56,8 +56,8 @@ study: $(STAMP)
 # (perf-sharing: the same without grasp, zen and zico, whose passes cannot be shared)
 # the 17-proxy panel make perf measures (fixed, so the figure stays comparable while new
 # proxies join --proxies all)
-PANEL17 = epe_nas,fisher,flops,grad_norm,grasp,jacob_cov,l2_norm,meco,naswot,params,plain,snip,swap,synaptic_diversity,synflow,zen,zico
-SHARING = epe_nas,fisher,flops,grad_norm,jacob_cov,l2_norm,meco,naswot,params,plain,snip,swap,synaptic_diversity,synflow
+PANEL17 = epe_nas,fisher,flops,grad_norm,grasp,jacob_cov,l2_norm,meco,naswot,params,plain,snip,swap,synaptic_diversity_tftas,synflow,zen,zico
+SHARING = epe_nas,fisher,flops,grad_norm,jacob_cov,l2_norm,meco,naswot,params,plain,snip,swap,synaptic_diversity_tftas,synflow
 perf: $(STAMP)
 	$(VENV)/bin/zcbench perf --archs 20 --proxies $(PANEL17) --out reports/perf
 

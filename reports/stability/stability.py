@@ -70,6 +70,7 @@ def main() -> None:
     )
     table = stab.merge(gain.drop(columns="n"), on="proxy", how="left")
     table.insert(2, "rho_seed0", table["proxy"].map(rho0).round(4))
+    table.insert(0, "dataset", args.dataset)
     table = table.sort_values("stability", ascending=False, ignore_index=True)
     out = Path(args.out)
     table.round(4).to_csv(out / "stability.csv", index=False)
