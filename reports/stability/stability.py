@@ -37,15 +37,11 @@ def load(fidelity: str, seeds: str, archs: list[int], dataset: str) -> pd.DataFr
             frames.append(store.frame(f"dataset = ? AND batch_size = 64 AND {where}", (dataset,)))
     long = pd.concat(frames, ignore_index=True)
     long = long[long["arch_index"].isin(archs)]
-    registered = set(list_proxies())
-    # current versions only
-    keep = [
-        p
-        for p in long["proxy"].unique()
-        if p in registered and (long[long.proxy == p].proxy_version == get_proxy(p).version).any()
-    ]
-    long = long[long["proxy"].isin(keep)]
-    return long[long.apply(lambda r: r.proxy_version == get_proxy(r.proxy).version, axis=1)]
+    # one version per proxy: the newest stored (the committed stores keep the versions of the
+    # time, e.g. zen 1 while the code runs zen 2; every seed here was scored at the same one)
+    long = long[long["proxy"].isin(set(list_proxies()))]
+    newest = long.groupby("proxy")["proxy_version"].transform("max")
+    return long[long["proxy_version"] == newest]
 
 
 def main() -> None:
