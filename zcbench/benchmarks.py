@@ -170,7 +170,7 @@ def _check_range(series: pd.Series, lo: float, hi: float, path: Path, what: str)
 
 @functools.lru_cache(maxsize=4)
 def _load_nb201(gt_path: Path, lat_path: Path | None) -> BenchmarkTable:
-    from zcbench.spaces.nb201 import _decode, _official_order, format_nb201
+    from zcbench.spaces.nb201 import decode_genotype, format_nb201, official_order
 
     what = "NB201 ground-truth table"
     raw = _read_csv(gt_path, what)
@@ -205,8 +205,10 @@ def _load_nb201(gt_path: Path, lat_path: Path | None) -> BenchmarkTable:
                 f"0..{NB201_SIZE - 1}"
             )
     # every (index, arch) pair must agree with the official order (parses every string)
-    index_to_code, _ = _official_order(gt_path)
-    official = np.array([format_nb201(_decode(int(c))) for c in index_to_code], dtype=object)
+    index_to_code, _ = official_order(gt_path)
+    official = np.array(
+        [format_nb201(decode_genotype(int(c))) for c in index_to_code], dtype=object
+    )
     mismatch = official[raw["index"].to_numpy(dtype=np.int64)] != raw["arch"].to_numpy()
     if mismatch.any():
         row = int(np.flatnonzero(mismatch)[0])

@@ -58,11 +58,13 @@ _EDGE_RE = re.compile(r"([A-Za-z0-9_]+)~([0-9]{1,4})")  # fullmatch; ASCII digit
 #: how much of a bad input an error message echoes
 
 
-def _code(genotype: tuple[int, ...]) -> int:
+def encode_genotype(genotype: tuple[int, ...]) -> int:
+    """The 6 op ids as one base-5 integer (the code both the space and the table key by)."""
     return int(np.dot(genotype, _WEIGHTS))
 
 
-def _decode(code: int) -> tuple[int, ...]:
+def decode_genotype(code: int) -> tuple[int, ...]:
+    """The 6 op ids of a base-5 code (:func:`encode_genotype`'s inverse)."""
     return tuple(int(code // w % NUM_OPS) for w in _WEIGHTS)
 
 
@@ -199,7 +201,7 @@ def canonical_nb201(genotype: tuple[int, ...]) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _official_order(csv_path: Path) -> tuple[np.ndarray, np.ndarray]:
+def official_order(csv_path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(index -> code, code -> index) from the ``index``/``arch`` columns of the table."""
     import pandas as pd
 
@@ -225,7 +227,7 @@ def _official_order(csv_path: Path) -> tuple[np.ndarray, np.ndarray]:
         code = cache.get(s)
         if code is None:
             try:
-                code = cache[s] = _code(parse_nb201(s))
+                code = cache[s] = encode_genotype(parse_nb201(s))
             except ArchError as exc:
                 raise DataError(f"corrupt NB201 table {csv_path}: row {i}: {exc}") from None
         index_to_code[i] = code
@@ -255,17 +257,19 @@ class NB201Space(SearchSpace):
 
     # -- official order (needs the table) ---------------------------------------------------
     def _order(self) -> tuple[np.ndarray, np.ndarray]:
-        return _official_order(data_file("nb201/ground_truth.csv", self._data_dir).resolve())
+        return official_order(data_file("nb201/ground_truth.csv", self._data_dir).resolve())
 
     def index(self, arch: Arch) -> int:
-        return int(self._order()[1][_code(self.validate(arch).genotype)])
+        return int(self._order()[1][encode_genotype(self.validate(arch).genotype)])
 
     def from_index(self, index: int) -> Arch:
         i = self.check_index(index)
-        return Arch(self.name, _decode(int(self._order()[0][i])))
+        return Arch(self.name, decode_genotype(int(self._order()[0][i])))
 
     def indices(self, archs: list[Arch]) -> np.ndarray:
-        codes = np.array([_code(self.validate(a).genotype) for a in archs], dtype=np.int64)
+        codes = np.array(
+            [encode_genotype(self.validate(a).genotype) for a in archs], dtype=np.int64
+        )
         return self._order()[1][codes] if len(codes) else codes
 
     # -- strings ------------------------------------------------------------------------------
