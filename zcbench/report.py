@@ -1055,7 +1055,7 @@ STYLE = (
     "padding:2px 6px;text-align:right}img{max-width:100%}figure{margin:0 0 1em}"
     "figcaption{color:#333;font-size:13px}details{margin:.3em 0}"
     "summary{cursor:pointer;font-weight:bold}table.headline td{text-align:left}"
-    "#summary img{max-height:400px}"
+    "#summary img{max-height:360px}"
 )
 
 
