@@ -54,22 +54,8 @@ def fidelity_table(
         signed_all[~np.isfinite(signed_all)] = -np.inf
         usable = np.isfinite(signed_all).sum() > 2
         rho_last = stats.spearmanr(signed_all, y_all).statistic if usable else np.nan
-        ref, source = reference_rho(proxy, dataset, target)
-        diff = rho - ref if np.isfinite(ref) else np.nan
         rows.append(
-            {
-                "dataset": dataset,
-                "proxy": proxy,
-                "n": len(ok),
-                "n_failed": len(group) - len(ok),
-                "spearman": round(float(rho), 4),
-                "spearman_failed_last": round(float(rho_last), 4),
-                "published": ref,
-                "source": source,
-                "diff": round(float(diff), 4) if np.isfinite(diff) else np.nan,
-                "within_tol": bool(abs(diff) <= tolerance) if np.isfinite(diff) else None,
-                **{f"pub_{src}": value for src, value in published(proxy, dataset).items()},
-            }
+            _row(dataset, proxy, target, tolerance, len(ok), len(group) - len(ok), rho, rho_last)
         )
     rows += _ensemble_rows(frame, truth, dataset, target, tolerance)
     if not rows:
@@ -111,21 +97,33 @@ def _ensemble_rows(
         y = truth.reindex(values.index)
         keep = values.notna() & y.notna()
         rho = stats.spearmanr(values[keep], y[keep]).statistic if keep.sum() > 2 else np.nan
-        ref, source = reference_rho(name, dataset, target)
-        diff = rho - ref if np.isfinite(ref) else np.nan
-        rows.append(
-            {
-                "dataset": dataset,
-                "proxy": name,
-                "n": int(keep.sum()),
-                "n_failed": 0,
-                "spearman": round(float(rho), 4),
-                "spearman_failed_last": round(float(rho), 4),
-                "published": ref,
-                "source": source,
-                "diff": round(float(diff), 4) if np.isfinite(diff) else np.nan,
-                "within_tol": bool(abs(diff) <= tolerance) if np.isfinite(diff) else None,
-                **{f"pub_{src}": value for src, value in published(name, dataset).items()},
-            }
-        )
+        rows.append(_row(dataset, name, target, tolerance, int(keep.sum()), 0, rho, rho))
     return rows
+
+
+def _row(
+    dataset: str,
+    proxy: str,
+    target: str,
+    tolerance: float,
+    n: int,
+    n_failed: int,
+    rho: float,
+    rho_last: float,
+) -> dict:
+    """One fidelity row: the measured Spearman next to every published value for ``proxy``."""
+    ref, source = reference_rho(proxy, dataset, target)
+    diff = rho - ref if np.isfinite(ref) else np.nan
+    return {
+        "dataset": dataset,
+        "proxy": proxy,
+        "n": n,
+        "n_failed": n_failed,
+        "spearman": round(float(rho), 4),
+        "spearman_failed_last": round(float(rho_last), 4),
+        "published": ref,
+        "source": source,
+        "diff": round(float(diff), 4) if np.isfinite(diff) else np.nan,
+        "within_tol": bool(abs(diff) <= tolerance) if np.isfinite(diff) else None,
+        **{f"pub_{src}": value for src, value in published(proxy, dataset).items()},
+    }
