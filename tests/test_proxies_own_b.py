@@ -15,10 +15,11 @@ from zcbench.proxies.base import derive_seed
 from zcbench.types import Arch, Batch
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|"
-# zen: version 2 (channels-last passes); 95.64922079443932 at version 1
+# zen and zico: version 2 (channels-last passes); 95.64922079443932 and 445.16940333717224
+# at version 1 (zico's log(mean/std) of two half-batch gradients is sensitive to rounding)
 GOLDEN = {
     "zen": 95.64921241998672,
-    "zico": 445.16940333717224,
+    "zico": 434.69124390736664,
     "synaptic_diversity_tftas": 1.8413856857965445e35,
 }
 NAMES = tuple(GOLDEN)
