@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: bench-reference docs-check study scale gpu-check chaos report-check determinism venv test test-slow test-all bench perf perf-sharing perf-workers perf-memory foundation-report lint format clean
+.PHONY: perf-space bench-reference docs-check study scale gpu-check chaos report-check determinism venv test test-slow test-all bench perf perf-sharing perf-workers perf-memory foundation-report lint format clean
 
 venv: $(STAMP)
 
@@ -65,14 +65,20 @@ perf-sharing: $(STAMP)
 	$(VENV)/bin/zcbench perf --archs 20 --proxies $(SHARING) --out reports/perf-sharing
 
 # zcbench score's throughput on this machine: one process (torch's threads) vs --workers 2
-# (one thread each), the same 20 architectures and every proxy; then how their values compare
+# (one thread each), the same 20 architectures and make perf's panel; then how their values
+# compare
 PW := reports/perf-workers
 perf-workers: $(STAMP)
 	rm -f $(PW)/workers*.db* && mkdir -p $(PW)
-	for w in 1 2; do $(VENV)/bin/zcbench -q score --sample 20 --sample-seed 2 --proxies all \
+	for w in 1 2; do $(VENV)/bin/zcbench -q score --sample 20 --sample-seed 2 --proxies $(PANEL17) \
 		--workers $$w --store $(PW)/workers$$w.db | grep '^scored' | sed "s/^/--workers $$w: /" \
 		|| exit 1; done | tee $(PW)/result.txt
 	$(VENV)/bin/zcbench diff $(PW)/workers1.db $(PW)/workers2.db | tee -a $(PW)/result.txt
+
+# how long the whole NB201 space takes here with --workers: measured throughput of the full
+# panel (40 archs) and the cheap one (200 archs) per dataset, extrapolated (about 7 minutes)
+perf-space: $(STAMP)
+	$(PY) reports/perf/space_time.py --out reports/perf
 
 # resident-memory growth while scoring 1,000 architectures in one process (long)
 perf-memory: $(STAMP)

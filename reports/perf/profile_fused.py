@@ -27,7 +27,7 @@ from zcbench.spaces import get_space
 #: the Makefile's PANEL17: the panel make perf measures, fixed while new proxies join "all"
 PANEL17 = (
     "epe_nas,fisher,flops,grad_norm,grasp,jacob_cov,l2_norm,meco,naswot,params,plain,snip,swap,"
-    "synaptic_diversity,synflow,zen,zico"
+    "synaptic_diversity_tftas,synflow,zen,zico"
 )
 #: autograd nodes whose total (children included) the note quotes
 NODES = ("NativeBatchNormBackwardBackward0", "ConvolutionBackwardBackward0")
