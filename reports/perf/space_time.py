@@ -83,9 +83,7 @@ def main() -> None:
         "",
         frame.to_markdown(index=False),
         "",
-        "All three datasets: "
-        + "; ".join(f"{p}: {h} h" for p, h in totals.items())
-        + ".",
+        "All three datasets: " + "; ".join(f"{p}: {h} h" for p, h in totals.items()) + ".",
     ]
     (out / "space_time.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
