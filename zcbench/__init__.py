@@ -20,7 +20,7 @@ def __getattr__(name: str) -> object:
     """``zcbench.score_model`` is imported on first use: ``import zcbench`` stays light
     (the proxy registry imports every proxy module)."""
     if name == "score_model":
-        from zcbench.modelscore import score_model
+        from zcbench.engine.modelscore import score_model
 
         return score_model
     raise AttributeError(f"module 'zcbench' has no attribute {name!r}")
