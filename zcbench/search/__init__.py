@@ -8,4 +8,29 @@ and ``loop`` imports them.
 
 May import the core, ``models``, ``spaces``, ``tables``, ``zcbench.proxies`` and the engine;
 never training, analysis, jobs or the CLI (docs/architecture.md).
+
+``zcbench.search`` used to be one module (``zcbench/search.py``): its names (``run_search``,
+``SearchJob``, ...) still resolve here, with a DeprecationWarning pointing to ``loop``.
 """
+
+from __future__ import annotations
+
+import importlib
+import warnings
+
+#: the public names of the former module ``zcbench.search``, now in ``zcbench.search.loop``
+_MOVED_TO_LOOP = frozenset(
+    "FINAL_METRIC MAX_FREE_ASKS BASELINE parse_searcher run_once run_many mean_interval "
+    "difference_interval summarise anytime_figure SearchJob run_search".split()
+)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _MOVED_TO_LOOP:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"{__name__}.{name} moved to {__name__}.loop.{name}; import it from there",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(f"{__name__}.loop"), name)
