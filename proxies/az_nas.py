@@ -17,8 +17,8 @@ every cell's (and reduction block's) output, for NB201 18 maps.
   is highest (0) at s = 1, a stage that neither amplifies nor damps gradients. A stage whose
   input gradient equals its output gradient (an identity cell) scores -inf, as theirs.
 * **complexity** is FLOPs; AZ-NAS reads it from the benchmark API. zcbench's ``flops`` proxy
-  is that number, so it is not registered twice; the ``az_nas`` ensemble (zcbench.ensembles)
-  takes ``flops``.
+  is that number, so it is not registered twice; the ``az_nas`` ensemble
+  (zcbench.analysis.ensembles) takes ``flops``.
 
 As the authors' code: the network is re-initialised with Kaiming-normal (fan-in, ReLU gain)
 weights, zero biases and unit / zero BatchNorm affine parameters (their ``init_model(model,

@@ -18,7 +18,7 @@ direction, what it needs, cost class, the paper and formula it follows. Three ki
   ``"weight_grads"`` when it needs the loss gradients with their graph): fused, the engine
   then keeps the shared pass's graph for it instead of a second forward.
 
-The engine (:mod:`zcbench.scoring`) owns the policy: seeding, copying, grad mode, dtype,
+The engine (:mod:`zcbench.engine.scoring`) owns the policy: seeding, copying, grad mode, dtype,
 device, hook cleanup, timing and failure capture. A proxy never looks at other proxies' names
 and the engine never branches on a proxy's name.
 

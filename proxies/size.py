@@ -5,13 +5,13 @@ Not proxies in the zero-cost sense but the baselines every proxy must beat on NA
 
 * params: number of parameters of the network, in millions.
 * flops: FLOPs of one image at the batch's resolution, in millions, counted with
-  :mod:`zcbench.flops` (NASLib's tensorwatch convention).
+  :mod:`zcbench.tables.flops` (NASLib's tensorwatch convention).
 """
 
 from __future__ import annotations
 
-from zcbench.flops import count_flops, count_params
 from zcbench.proxies.base import OwnProxy, ProxyContext, register_proxy
+from zcbench.tables.flops import count_flops, count_params
 
 
 @register_proxy(

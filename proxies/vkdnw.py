@@ -27,7 +27,7 @@ As the authors' code:
 ``vkdnw_dim`` is d, the number of parameter tensors (their ``vkdnw_dim``): their single-proxy
 ranking VKDNW_single orders architectures by d first and vkdnw second (a dense rank of the
 pair), and VKDNW_agg adds log-ranks of jacov, AZ-NAS's expressivity and trainability and FLOPs
-(see :mod:`zcbench.ensembles`).
+(see :mod:`zcbench.analysis.ensembles`).
 
 Departures: (1) L_n is computed from image n's own logits (the forward that J_n
 differentiates); theirs from a separate forward of the whole batch, where BatchNorm uses the

@@ -12,7 +12,7 @@
 Candidates are distinct (drawn without replacement). With a latency constraint, infeasible
 candidates (known from the table's measured latency, not from ground truth) rank last.
 Several proxies combine by their mean normalised rank among the candidates, or with
-``agg=log`` by AZ-NAS's sum of log ranks (:func:`zcbench.proxy_source.combined`).
+``agg=log`` by AZ-NAS's sum of log ranks (:func:`zcbench.search.proxy_source.combined`).
 
 ``pool=stored`` draws the candidates from the architectures the store already scored with
 every proxy (for example the committed 1,000-architecture fidelity sample) instead of the
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zcbench.proxy_source import AGGREGATIONS, combined
+from zcbench.search.proxy_source import AGGREGATIONS, combined
 from zcbench.searchers.base import Searcher, register_searcher
 from zcbench.searchers.rea import RegularizedEvolution
 from zcbench.spaces.base import SearchSpace

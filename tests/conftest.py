@@ -50,6 +50,6 @@ def sss():
 
 @pytest.fixture(scope="session")
 def table():
-    from zcbench.benchmarks import load_nb201_table
+    from zcbench.tables.benchmarks import load_nb201_table
 
     return load_nb201_table()

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zcbench import ensembles
-from zcbench.correlate import redundant_with
-from zcbench.graph_features import cell_features, graph_features
-from zcbench.predictors import label_curve, rank_features, summarise_curve
-from zcbench.stability import averaging_gain, seed_stability
+from zcbench.analysis import ensembles
+from zcbench.analysis.correlate import redundant_with
+from zcbench.analysis.graph_features import cell_features, graph_features
+from zcbench.analysis.predictors import label_curve, rank_features, summarise_curve
+from zcbench.analysis.stability import averaging_gain, seed_stability
 
 # genotype order: 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2; ops: 0 none, 1 skip, 2 conv1, 3 conv3, 4 pool
 
@@ -120,13 +120,13 @@ def test_az_nas_ranks_failures_last_and_vkdnw_single_is_lexicographic():
 # -- searchers on a store's pool -------------------------------------------------------------
 @pytest.mark.data
 def test_zc_searchers_draw_from_the_stored_pool(tmp_path, nb201):
-    from zcbench.benchmarks import load_nb201_table
+    from zcbench.engine.runner import run_scoring
+    from zcbench.engine.store import ResultStore
     from zcbench.errors import ZCBenchError
     from zcbench.proxies import resolve_proxies
-    from zcbench.proxy_source import StoreProxySource
-    from zcbench.runner import run_scoring
-    from zcbench.search import run_once
-    from zcbench.store import ResultStore
+    from zcbench.search.loop import run_once
+    from zcbench.search.proxy_source import StoreProxySource
+    from zcbench.tables.benchmarks import load_nb201_table
 
     pool = [nb201.from_index(i) for i in (3, 50, 700, 4000, 9000, 12000)]
     with ResultStore(tmp_path / "s.db") as store:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from zcbench.bench import PipelineConfig
 from zcbench.cli import main
 from zcbench.errors import ZCBenchError
+from zcbench.jobs.bench import PipelineConfig
 
 
 def test_config_from_toml(tmp_path):
@@ -48,7 +48,7 @@ def test_bench_pipeline_end_to_end(tmp_path, capsys):
 
 
 def test_bench_compares_with_a_reference_run_not_with_itself(tmp_path):
-    from zcbench.bench import reference_lines, reference_result
+    from zcbench.jobs.bench import reference_lines, reference_result
 
     ref = tmp_path / "ref"
     ref.mkdir()

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zcbench.benchmarks import ALL_METRICS, HELP_METRICS, Metric, load_nb201_table
 from zcbench.errors import DataError, UnknownNameError
 from zcbench.paths import data_dir
+from zcbench.tables.benchmarks import ALL_METRICS, HELP_METRICS, Metric, load_nb201_table
 
 pytestmark = pytest.mark.data
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from zcbench.correlate import (
+from zcbench.analysis.correlate import (
     bootstrap_spearman,
     correlation_row,
     correlation_table,
@@ -127,7 +127,7 @@ def test_wide_scores_and_table_rows():
 
 
 def test_paired_spearman_difference():
-    from zcbench.correlate import paired_spearman_difference, spearman
+    from zcbench.analysis.correlate import paired_spearman_difference, spearman
 
     rng = np.random.default_rng(5)
     y = rng.normal(size=300)

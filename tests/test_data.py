@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from zcbench.data import load_images, minibatch
-from zcbench.datasets import DATASETS, dataset_info
 from zcbench.errors import DataError, UnknownNameError, ZCBenchError
+from zcbench.tables.data import load_images, minibatch
+from zcbench.tables.datasets import DATASETS, dataset_info
 
 pytestmark = pytest.mark.data
 

@@ -107,7 +107,7 @@ def test_commands_parse(block):
 
 @pytest.mark.parametrize("block", [b for b in ALL if b.mode == "toml"], ids=str)
 def test_toml_blocks_are_bench_configs(block, tmp_path):
-    from zcbench.bench import PipelineConfig
+    from zcbench.jobs.bench import PipelineConfig
 
     path = tmp_path / "bench.toml"
     path.write_text(block.text)
@@ -154,8 +154,8 @@ def results_table() -> list[list[str]]:
 def test_readme_results_table_matches_the_committed_report():
     import pandas as pd
 
-    from zcbench.anchors import RECORDS
-    from zcbench.report import leaderboard
+    from zcbench.analysis.anchors import RECORDS
+    from zcbench.analysis.report import leaderboard
 
     result = pd.read_csv(ROOT / "reports" / "correlation" / "correlations.csv")
     board = leaderboard(result, "test_acc_200ep").set_index(["proxy", "dataset"])

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from zcbench import ensembles
-from zcbench.ensembles import learned, learned_split, log_rank, mean_rank, vote
+from zcbench.analysis import ensembles
+from zcbench.analysis.ensembles import learned, learned_split, log_rank, mean_rank, vote
 
 DIRS = {"a": True, "b": True, "c": False}
 

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from zcbench.errors import ArchError, ZCBenchError
 from zcbench.models.cells import CELL_OPS
-from zcbench.selection import parse_selection
 from zcbench.spaces.nats_sss import CANDIDATES
 from zcbench.spaces.nb201 import format_nb201
+from zcbench.tables.selection import parse_selection
 from zcbench.types import Arch
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

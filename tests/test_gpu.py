@@ -3,7 +3,7 @@
 What is checked, on a few NB201 architectures with every proxy:
 
 * fused equals unfused on CUDA, and reruns are bit-identical (cuDNN deterministic, no TF32,
-  :func:`zcbench.scoring.device_policy`);
+  :func:`zcbench.engine.scoring.device_policy`);
 * CUDA values agree with CPU values within the per-proxy tolerances of :data:`RTOL` (float32
   kernels sum in another order; proxies that subtract near-equal quantities amplify that,
   as between CPU thread counts: see the README's machine-dependence paragraph);
@@ -37,13 +37,13 @@ ARCHS = [9930, 1462, 430, 100]
 
 @pytest.fixture(scope="module")
 def batch():
-    from zcbench.data import minibatch
+    from zcbench.tables.data import minibatch
 
     return minibatch("cifar10", batch_size=64, seed=0)
 
 
 def _score(nb201, index, batch, device, fused=True):
-    from zcbench.scoring import score_arch
+    from zcbench.engine.scoring import score_arch
 
     return score_arch(nb201, nb201.from_index(index), batch, resolve_proxies("all"),
                       num_classes=10, device=device, fused=fused)  # fmt: skip
@@ -70,7 +70,7 @@ def test_cuda_agrees_with_cpu_within_tolerance(nb201, batch, index):
 
 
 def test_cuda_leaves_the_callers_model_and_rng_alone(batch):
-    from zcbench.modelscore import score_model
+    from zcbench.engine.modelscore import score_model
 
     model = torch.nn.Sequential(
         torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
@@ -88,8 +88,8 @@ def test_cuda_leaves_the_callers_model_and_rng_alone(batch):
 
 
 def test_out_of_memory_is_recorded_and_the_run_goes_on(nb201, batch, tmp_path):
-    from zcbench.runner import run_scoring
-    from zcbench.store import ResultStore
+    from zcbench.engine.runner import run_scoring
+    from zcbench.engine.store import ResultStore
 
     @register_proxy("test_gpu_hog", kind="own", paper="test", formula="allocates too much")
     class Hog(OwnProxy):

@@ -3,11 +3,11 @@ import pandas as pd
 import pytest
 import torch
 
-from zcbench.checks import REFERENCE_COSTS, explain_params
-from zcbench.datasets import dataset_info
-from zcbench.flops import count_flops, count_params, model_cost
 from zcbench.models.cells import AvgPool2d, FactorizedReduce, Pooling, Zero
 from zcbench.models.networks import TinyNetwork
+from zcbench.tables.checks import REFERENCE_COSTS, explain_params
+from zcbench.tables.datasets import dataset_info
+from zcbench.tables.flops import count_flops, count_params, model_cost
 from zcbench.types import Arch
 
 

@@ -11,8 +11,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import zcbench
+from zcbench.engine.modelscore import ModelScores, as_batch, score_model
 from zcbench.errors import ZCBenchError
-from zcbench.modelscore import ModelScores, as_batch, score_model
 from zcbench.proxies import list_proxies
 from zcbench.types import Batch
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.data
 
 @pytest.fixture(scope="module")
 def batch():
-    from zcbench.data import minibatch
+    from zcbench.tables.data import minibatch
 
     return minibatch("cifar10", batch_size=16, seed=0)
 
@@ -97,9 +97,9 @@ def test_the_callers_model_and_rng_are_untouched(family, batch):
 
 
 def test_nb201_networks_score_exactly_as_zcbench_score_stores(tmp_path, nb201, batch):
+    from zcbench.engine.runner import run_scoring
+    from zcbench.engine.store import ResultStore
     from zcbench.proxies import resolve_proxies
-    from zcbench.runner import run_scoring
-    from zcbench.store import ResultStore
 
     arch = nb201.from_index(9930)
     with ResultStore(tmp_path / "s.db") as store:

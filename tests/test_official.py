@@ -1,4 +1,4 @@
-"""Adapters for the official NATS-Bench / NAS-Bench-201 files (zcbench.official).
+"""Adapters for the official NATS-Bench / NAS-Bench-201 files (zcbench.tables.official).
 
 We cannot ship the official archives, so each test builds a small one with the packages' own
 classes (``ArchResults``, ``ResultsCount``, ``pickle_save``; ``torch.save`` for NAS-Bench-201),
@@ -26,9 +26,10 @@ import pandas as pd
 import pytest
 import torch
 
-from zcbench.benchmarks import Metric
 from zcbench.errors import DataError
-from zcbench.official import (
+from zcbench.spaces import get_space
+from zcbench.tables.benchmarks import Metric
+from zcbench.tables.official import (
     C10VALID_TEST_ACC_90EP,
     FLOPS_M,
     PARAMS_M,
@@ -37,14 +38,13 @@ from zcbench.official import (
     load_official,
     table_from_nats_api,
 )
-from zcbench.spaces import get_space
 
 nats_bench = pytest.importorskip("nats_bench")
 nas_201_api = pytest.importorskip("nas_201_api")
 from nas_201_api import api_utils as nb201_utils  # noqa: E402
 from nats_bench import api_utils as nats_utils  # noqa: E402
 
-from zcbench.checks import REFERENCE_COSTS as README_COSTS  # noqa: E402
+from zcbench.tables.checks import REFERENCE_COSTS as README_COSTS  # noqa: E402
 
 NAN = math.nan
 #: real NB201 indexes: 6111 / 9930 are the cifar10 / cifar100 best; 297 is one of the 2,416
@@ -64,7 +64,7 @@ TSS_COLUMNS = (
 # -- fixtures -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def table():
-    from zcbench.benchmarks import load_nb201_table
+    from zcbench.tables.benchmarks import load_nb201_table
 
     try:
         return load_nb201_table(latency=False)
@@ -353,7 +353,7 @@ def test_nb201_pth_reproduces_table(table, meta_archs, tmp_path):
 def test_nb201_pth_needing_full_unpickling(table, meta_archs, tmp_path, caplog):
     path = tmp_path / "NAS-Bench-201-v1_1-test.pth"
     torch.save(_nb201_archive(table, meta_archs, indexes=(0, 9930), numpy_flop=True), path)
-    with caplog.at_level(logging.WARNING, logger="zcbench.official"):
+    with caplog.at_level(logging.WARNING, logger="zcbench.tables.official"):
         got = load_official(path, datasets="cifar10")
     assert "weights_only=False" in caplog.text
     _check_tss_values(got, table, indexes=(0, 9930), datasets=("cifar10",), nb201_file=True)
@@ -418,7 +418,7 @@ def _sss_archive(table, rows=SSS_ROWS) -> dict:
 def test_nats_sss_file(table, tmp_path, caplog):
     path = tmp_path / "NATS-sss-v1_0-test.pickle"
     nats_bench.pickle_save(_sss_archive(table), str(path))
-    with caplog.at_level(logging.WARNING, logger="zcbench.official"):
+    with caplog.at_level(logging.WARNING, logger="zcbench.tables.official"):
         got = load_official(path.with_name(path.name + ".pbz2"))
     assert "get_more_info" in caplog.text  # NATSsize divides a None time: we read around it
     assert got.space == "nats-sss"

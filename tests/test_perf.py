@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from zcbench.perf import panel_timing, write_perf_report
+from zcbench.jobs.perf import panel_timing, write_perf_report
 
 pytestmark = pytest.mark.data
 

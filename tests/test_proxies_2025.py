@@ -115,7 +115,7 @@ def test_stage_trainability_unshuffles_a_downsampling_stage():
 
 def test_az_needs_feature_stages():
     model = nn.Sequential(nn.Conv2d(3, 2, 1), nn.Flatten(), nn.Linear(2 * 4, 3))
-    from zcbench.scoring import score_context
+    from zcbench.engine.scoring import score_context
 
     (result,) = score_context(_ctx(model, torch.randn(2, 3, 2, 2)), [get_proxy("az_expressivity")])
     assert result.status == "skipped" and "feature_stages" in result.error
@@ -129,7 +129,7 @@ def test_synaptic_diversity_by_hand():
     model = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
                           nn.Flatten(), nn.Linear(4 * 2 * 2, 3))  # fmt: skip
     x, y = torch.randn(8, 3, 4, 4), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
-    from zcbench.scoring import score_context
+    from zcbench.engine.scoring import score_context
 
     (result,) = score_context(_ctx(model, x, y), [get_proxy("synaptic_diversity")])
     ref = nn.Sequential(*[m for m in __import__("copy").deepcopy(model)])
@@ -160,9 +160,9 @@ GOLDEN = {
 
 @pytest.fixture(scope="module")
 def nb201_scores():
-    from zcbench.data import minibatch
-    from zcbench.scoring import score_arch
+    from zcbench.engine.scoring import score_arch
     from zcbench.spaces import get_space
+    from zcbench.tables.data import minibatch
 
     torch.set_num_threads(1)
     s = get_space("nb201")

@@ -16,12 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zcbench.engine.scoring import score_arch, score_context
 from zcbench.proxies import get_proxy
 from zcbench.proxies.base import ProxyContext
 from zcbench.proxies.meco import min_eig_correlation
 from zcbench.proxies.naswot import hamming_kernel
 from zcbench.proxies.swap import pack_patterns, unique_rows
-from zcbench.scoring import score_arch, score_context
 from zcbench.types import Arch, Batch
 
 NAMES = ("snip", "plain", "fisher", "swap", "meco")
@@ -247,7 +247,7 @@ def test_forward_proxies_run_without_labels():
 # -- a real NB201 network on real CIFAR-10 images ------------------------------------------
 @pytest.fixture(scope="module")
 def nb201_results(nb201):
-    from zcbench.data import minibatch
+    from zcbench.tables.data import minibatch
 
     arch = nb201.parse(ARCH)
     batch = minibatch("cifar10", 16, seed=0)

@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zcbench.engine.scoring import score_context
 from zcbench.proxies import ProxyContext, ProxyFailure, get_proxy
 from zcbench.proxies.epe_nas import epe_score
 from zcbench.proxies.jacob_cov import input_jacobian
-from zcbench.scoring import score_context
 from zcbench.types import Arch, Batch
 
 NAMES = ("synflow", "grasp", "jacob_cov", "epe_nas")
@@ -268,9 +268,9 @@ GOLDEN = {
 
 @pytest.mark.data
 def test_golden_values_nb201(one_thread):
-    from zcbench.data import minibatch
-    from zcbench.scoring import score_arch
+    from zcbench.engine.scoring import score_arch
     from zcbench.spaces import get_space
+    from zcbench.tables.data import minibatch
 
     s = get_space("nb201")
     arch = s.parse(

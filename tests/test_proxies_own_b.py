@@ -185,10 +185,10 @@ def test_synaptic_diversity_leaves_the_context_model_alone():
 # -- NB201: golden values and determinism ----------------------------------------------------
 @pytest.fixture(scope="module")
 def nb201_results():
-    from zcbench.data import minibatch
+    from zcbench.engine.scoring import score_arch
     from zcbench.proxies import get_proxy
-    from zcbench.scoring import score_arch
     from zcbench.spaces import get_space
+    from zcbench.tables.data import minibatch
 
     s = get_space("nb201")
     arch = s.parse(ARCH)

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zcbench.proxy_source import StoreProxySource, combined
-from zcbench.scoring import ProxyResult
-from zcbench.store import ResultStore
+from zcbench.engine.scoring import ProxyResult
+from zcbench.engine.store import ResultStore
+from zcbench.search.proxy_source import StoreProxySource, combined
 
 pytestmark = pytest.mark.data
 

@@ -14,11 +14,11 @@ import pytest
 from chaos import session as _session
 
 from zcbench.cli import main
+from zcbench.engine.runner import run_scoring
+from zcbench.engine.store import ResultStore, compare_stores
 from zcbench.errors import ZCBenchError
 from zcbench.proxies import resolve_proxies
 from zcbench.proxies.base import unregister_proxy
-from zcbench.runner import run_scoring
-from zcbench.store import ResultStore, compare_stores
 
 pytestmark = pytest.mark.data
 

@@ -5,9 +5,9 @@ import re
 import pandas as pd
 import pytest
 
-from zcbench.benchmarks import load_nb201_table
+from zcbench.analysis.report import ReportConfig, build_report
 from zcbench.cli import main
-from zcbench.report import ReportConfig, build_report
+from zcbench.tables.benchmarks import load_nb201_table
 
 pytestmark = pytest.mark.data
 REQUIRED = [
@@ -74,7 +74,7 @@ def test_report_cli_and_errors(store, tmp_path, capsys):
 
 
 def test_search_and_verify_outputs_join_the_report(store, tmp_path, capsys):
-    from zcbench.verify import Recipe, write_outputs
+    from zcbench.training.verify import Recipe, write_outputs
 
     search = tmp_path / "search"
     assert main(["search", "--searcher", "random,rea", "--budget", "10", "--runs", "3"]
@@ -135,7 +135,7 @@ def test_architectures_scored_by_only_some_proxies_are_left_out(store, tmp_path)
 
 
 def test_report_opens_with_the_leaderboard_and_folds_the_tables(store, tmp_path):
-    from zcbench.report import leaderboard, leaderboard_text
+    from zcbench.analysis.report import leaderboard, leaderboard_text
 
     config = ReportConfig(store=str(store), batch_size=8, n_boot=30, learned_labels=12)
     result = build_report(config, load_nb201_table(), tmp_path)

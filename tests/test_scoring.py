@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from zcbench.data import minibatch
+from zcbench.engine.scoring import build_context, score_arch, score_context
 from zcbench.errors import UnknownNameError
 from zcbench.proxies import get_proxy, list_proxies, resolve_proxies
 from zcbench.proxies.base import (
@@ -18,7 +18,7 @@ from zcbench.proxies.base import (
     register_proxy,
     unregister_proxy,
 )
-from zcbench.scoring import build_context, score_arch, score_context
+from zcbench.tables.data import minibatch
 from zcbench.types import Arch
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|"

@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from zcbench.benchmarks import load_nb201_table
 from zcbench.cli import main
+from zcbench.engine.store import ResultStore
 from zcbench.errors import ZCBenchError
-from zcbench.oracle import BudgetExhausted, Oracle
-from zcbench.proxy_source import StoreProxySource
-from zcbench.search import parse_searcher, run_once, summarise
+from zcbench.search.loop import parse_searcher, run_once, summarise
+from zcbench.search.oracle import BudgetExhausted, Oracle
+from zcbench.search.proxy_source import StoreProxySource
 from zcbench.searchers import get_searcher, list_searchers
-from zcbench.store import ResultStore
+from zcbench.tables.benchmarks import load_nb201_table
 from zcbench.types import Arch
 
 pytestmark = pytest.mark.data
@@ -150,7 +150,7 @@ def test_guided_search_cli_caches_scores_in_the_store(tmp_path, capsys):
 
 
 def test_difference_interval_is_welchs():
-    from zcbench.search import difference_interval
+    from zcbench.search.loop import difference_interval
 
     rng = np.random.default_rng(3)
     a, b = rng.normal(93.8, 0.4, 50), rng.normal(93.5, 0.7, 30)

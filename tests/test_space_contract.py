@@ -66,8 +66,8 @@ def test_round_trips_mutation_and_encoding(name):
 @pytest.mark.data
 @pytest.mark.parametrize("name", _spaces())
 def test_every_proxy_handles_what_build_gives(name):
-    from zcbench.data import minibatch
-    from zcbench.modelscore import score_model
+    from zcbench.engine.modelscore import score_model
+    from zcbench.tables.data import minibatch
 
     space = get_space(name)
     arch = space.sample(np.random.default_rng(1))
@@ -124,7 +124,7 @@ def test_naming_a_space_by_path_registry_and_errors():
 
 
 def test_a_space_that_is_not_enumerable():
-    from zcbench.selection import parse_selection, sample_indices
+    from zcbench.tables.selection import parse_selection, sample_indices
 
     space = get_space("test-chain")
     archs = sample_indices(space, 5, seed=3)

@@ -15,11 +15,11 @@ import pytest
 import torch
 
 from zcbench.cli import main
+from zcbench.engine.runner import run_scoring
+from zcbench.engine.scoring import ProxyResult
+from zcbench.engine.store import EXPORT_COLUMNS, ResultStore, compare_stores
 from zcbench.errors import DataError, ZCBenchError
 from zcbench.proxies import resolve_proxies
-from zcbench.runner import run_scoring
-from zcbench.scoring import ProxyResult
-from zcbench.store import EXPORT_COLUMNS, ResultStore, compare_stores
 from zcbench.types import Arch
 
 pytestmark = pytest.mark.data
@@ -261,7 +261,7 @@ def test_fidelity_cli(capsys, tmp_path):
 
 
 def test_reference_follows_the_target_protocol():
-    from zcbench.anchors import reference_rho
+    from zcbench.analysis.anchors import reference_rho
 
     assert reference_rho("fisher", "cifar10") == (0.360, "abdelfattah")
     assert reference_rho("fisher", "cifar10", "valid_acc_200ep") == (0.50, "suite_zero")
@@ -406,7 +406,7 @@ def test_read_only_media_are_read_and_not_written(tmp_path, monkeypatch, capsys)
     assert list(before) == ["r.db"]  # closed: the WAL is checkpointed into the file
     # what read-only media look like to zcbench (os.access says no), also when tests run as
     # root, whom chmod does not stop
-    monkeypatch.setattr("zcbench.store._writable", lambda path: False)
+    monkeypatch.setattr("zcbench.engine.store._writable", lambda path: False)
     with ResultStore(db, readonly=True) as store:
         assert len(store) == 6
         frame = store.export(tmp_path / "s.csv")

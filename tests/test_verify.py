@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from zcbench.cli import main
-from zcbench.data import load_images
 from zcbench.errors import ZCBenchError
 from zcbench.paths import data_file
-from zcbench.verify import (
+from zcbench.tables.data import load_images
+from zcbench.training.verify import (
     Recipe,
     augment,
     from_search,
@@ -31,7 +31,7 @@ TINY = Recipe(epochs=2, batch_size=32, train_size=64)
 
 def test_training_sees_the_scoring_minibatch_pixels_exactly():
     """verify and the scoring minibatch normalise one way (float64, then cast)."""
-    from zcbench.data import minibatch
+    from zcbench.tables.data import minibatch
 
     images = load_images("cifar10", "train")
     batch = minibatch("cifar10", 16, seed=3)

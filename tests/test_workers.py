@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from zcbench.engine.runner import run_scoring
+from zcbench.engine.store import ResultStore, compare_stores
 from zcbench.errors import ZCBenchError
 from zcbench.proxies import resolve_proxies
 from zcbench.proxies.base import OwnProxy, register_proxy, unregister_proxy
-from zcbench.runner import run_scoring
-from zcbench.store import ResultStore, compare_stores
 
 pytestmark = pytest.mark.data
 

@@ -37,10 +37,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zcbench.benchmarks import load_nb201_table
-from zcbench.correlate import paired_spearman_difference, spearman
+from zcbench.analysis.correlate import paired_spearman_difference, spearman
+from zcbench.engine.store import ResultStore, compare_stores, environment_differences
 from zcbench.proxies import get_proxy
-from zcbench.store import ResultStore, compare_stores, environment_differences
+from zcbench.tables.benchmarks import load_nb201_table
 
 
 class _Rows:

@@ -17,12 +17,12 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from zcbench.data import minibatch
-from zcbench.datasets import dataset_info
+from zcbench.engine.scoring import score_arch
 from zcbench.proxies import resolve_proxies
-from zcbench.scoring import score_arch
-from zcbench.selection import sample_indices
 from zcbench.spaces import get_space
+from zcbench.tables.data import minibatch
+from zcbench.tables.datasets import dataset_info
+from zcbench.tables.selection import sample_indices
 
 #: the Makefile's PANEL17: the panel make perf measures, fixed while new proxies join "all"
 PANEL17 = (

@@ -17,12 +17,12 @@ import zcbench.proxies.meco as ME
 import zcbench.proxies.naswot as NW
 import zcbench.proxies.swap as SW
 import zcbench.proxies.zen as Z
-from zcbench.data import minibatch
-from zcbench.datasets import dataset_info
+from zcbench.engine.scoring import score_arch
 from zcbench.proxies import resolve_proxies
-from zcbench.scoring import score_arch
-from zcbench.selection import sample_indices
 from zcbench.spaces import get_space
+from zcbench.tables.data import minibatch
+from zcbench.tables.datasets import dataset_info
+from zcbench.tables.selection import sample_indices
 
 torch.set_num_threads(1)
 

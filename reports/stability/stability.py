@@ -1,5 +1,5 @@
 """Seed stability of every proxy: how much its ranking depends on the minibatch and the
-initialisation (zcbench.stability), and whether averaging over k seeds buys correlation.
+initialisation (zcbench.analysis.stability), and whether averaging over k seeds buys correlation.
 
 Seed 0 of the 100 architectures is read from the committed fidelity store; seeds 1-4 were
 scored into ``stability.db`` here:
@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from zcbench.benchmarks import load_nb201_table
-from zcbench.correlate import signed_scores, wide_scores
+from zcbench.analysis.correlate import signed_scores, wide_scores
+from zcbench.analysis.stability import averaging_gain, seed_stability
+from zcbench.engine.store import ResultStore
 from zcbench.proxies import get_proxy, list_proxies
-from zcbench.stability import averaging_gain, seed_stability
-from zcbench.store import ResultStore
+from zcbench.tables.benchmarks import load_nb201_table
 
 HERE = Path(__file__).parent
 

@@ -47,7 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from zcbench.bench import (
+    from zcbench.analysis.report import ReportConfig, build_report
+    from zcbench.engine.runner import package_versions
+    from zcbench.jobs.bench import (
         BenchConfig,
         PipelineConfig,
         bench_sample,
@@ -56,10 +58,8 @@ def run(args: argparse.Namespace) -> int:
         run_foundation,
         run_pipeline,
     )
-    from zcbench.benchmarks import load_nb201_table
-    from zcbench.report import ReportConfig, build_report
-    from zcbench.runner import package_versions
     from zcbench.spaces import get_space
+    from zcbench.tables.benchmarks import load_nb201_table
 
     pipe = PipelineConfig.from_toml(args.config) if args.config else PipelineConfig()
     if args.params_sample is not None:
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         )
     search_dir = None
     if pipe.searchers:
-        from zcbench.search import SearchJob, run_search
+        from zcbench.search.loop import SearchJob, run_search
 
         search_dir = str(Path(out) / "search")
         job = SearchJob(

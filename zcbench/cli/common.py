@@ -77,7 +77,7 @@ def positive_list(text: str, what: str) -> list[int]:
 
 def selection(space, args: argparse.Namespace) -> list:
     """The architectures of --archs, --sample (with --sample-seed) or --all."""
-    from zcbench.selection import parse_selection, sample_indices
+    from zcbench.tables.selection import parse_selection, sample_indices
 
     if args.archs is not None:
         return parse_selection(space, args.archs)
@@ -91,10 +91,10 @@ def selection(space, args: argparse.Namespace) -> list:
 def truth_table(space, args: argparse.Namespace):
     """The ground truth a command compares with: ``--truth DIR`` (measured by verify), else
     NB201's table; a space with neither is a one-line error."""
-    from zcbench.benchmarks import load_nb201_table
+    from zcbench.tables.benchmarks import load_nb201_table
 
     if args.truth:
-        from zcbench.truth import load_truth
+        from zcbench.training.truth import load_truth
 
         table = load_truth(args.truth)
         if table.space != space.name:
@@ -112,7 +112,7 @@ def truth_table(space, args: argparse.Namespace):
 
 def print_best(result, target: str, indent: str = "", reference=None) -> None:
     """The leaderboard vs ``target`` as a compact table (beside a reference run's, if given)."""
-    from zcbench.report import leaderboard, leaderboard_text
+    from zcbench.analysis.report import leaderboard, leaderboard_text
 
     ref = leaderboard(reference, target) if reference is not None else None
     text = leaderboard_text(leaderboard(result, target), target, ref)

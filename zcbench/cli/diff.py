@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from zcbench.store import (
+    from zcbench.engine.store import (
         ResultStore,
         compare_stores,
         environment_differences,

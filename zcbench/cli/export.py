@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from zcbench.store import ResultStore
+    from zcbench.engine.store import ResultStore
 
     with ResultStore(existing_store(args.store), readonly=True) as store:
         frame = store.export(args.out)

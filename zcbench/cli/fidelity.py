@@ -29,10 +29,10 @@ def run(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from zcbench.benchmarks import load_nb201_table
-    from zcbench.datasets import dataset_info
-    from zcbench.fidelity import fidelity_table
-    from zcbench.store import ResultStore
+    from zcbench.analysis.fidelity import fidelity_table
+    from zcbench.engine.store import ResultStore
+    from zcbench.tables.benchmarks import load_nb201_table
+    from zcbench.tables.datasets import dataset_info
 
     existing_store(args.store)
     table = load_nb201_table(args.data)

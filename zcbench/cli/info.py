@@ -27,10 +27,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from zcbench.costs import cost_table
-    from zcbench.datasets import dataset_info
-    from zcbench.selection import parse_selection, sample_indices
     from zcbench.spaces import get_space
+    from zcbench.tables.costs import cost_table
+    from zcbench.tables.datasets import dataset_info
+    from zcbench.tables.selection import parse_selection, sample_indices
 
     space = get_space(args.space, args.data)
     info = dataset_info(args.dataset)

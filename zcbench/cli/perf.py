@@ -35,13 +35,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from zcbench.perf import matmul_gflops, memory_growth, panel_timing, write_perf_report
+    from zcbench.jobs.perf import matmul_gflops, memory_growth, panel_timing, write_perf_report
 
     print(
         f"zcbench perf: {args.archs} architectures, proxies {args.proxies}, "
         f"{'memory over ' + str(args.memory) + ' archs, ' if args.memory else ''}-> {args.out}"
     )
-    from zcbench.scoring import checked_device
+    from zcbench.engine.scoring import checked_device
 
     checked_device(args.device)
     peak = matmul_gflops(device=args.device)

@@ -67,8 +67,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from zcbench.report import DEFAULT_TARGETS, ReportConfig, build_report
-    from zcbench.runner import package_versions
+    from zcbench.analysis.report import DEFAULT_TARGETS, ReportConfig, build_report
+    from zcbench.engine.runner import package_versions
     from zcbench.spaces import get_space
 
     space = get_space(args.space, args.data)

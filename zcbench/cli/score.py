@@ -74,12 +74,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from zcbench.datasets import dataset_info
+    from zcbench.engine.runner import run_scoring
+    from zcbench.engine.scoring import checked_device
+    from zcbench.engine.store import ResultStore
     from zcbench.proxies import resolve_proxies
-    from zcbench.runner import run_scoring
-    from zcbench.scoring import checked_device
     from zcbench.spaces import get_space
-    from zcbench.store import ResultStore
+    from zcbench.tables.datasets import dataset_info
 
     if args.model:
         return run_model(args)
@@ -143,10 +143,10 @@ def run_model(args: argparse.Namespace) -> int:
     """``zcbench score --model module:factory``: one model, printed (and --out CSV)."""
     import inspect
 
-    from zcbench.data import minibatch
-    from zcbench.datasets import dataset_info
-    from zcbench.modelscore import score_model
+    from zcbench.engine.modelscore import score_model
     from zcbench.plugins import import_object
+    from zcbench.tables.data import minibatch
+    from zcbench.tables.datasets import dataset_info
 
     if args.archs is not None or args.sample or args.all:
         raise ZCBenchError("--model scores one model; it takes no --archs, --sample or --all")

@@ -76,14 +76,14 @@ def latency_limits(text: str | None) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from zcbench.search import SearchJob, run_search
+    from zcbench.search.loop import SearchJob, run_search
     from zcbench.spaces import get_space
 
     space = get_space(args.space, args.data)
     table = truth_table(space, args)
     trainer = None
     if args.truth:
-        from zcbench.truth import TrainedTruth
+        from zcbench.training.truth import TrainedTruth
 
         trainer = TrainedTruth(args.truth, space, data_dir=args.data, progress=not args.quiet)
     job = SearchJob(

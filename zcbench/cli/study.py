@@ -44,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from zcbench.study import StudyConfig
+    from zcbench.jobs.study import StudyConfig
 
     cfg = StudyConfig(
         space=args.space, dataset=args.dataset, sample=args.sample,
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_config(cfg, out: str, args: argparse.Namespace) -> int:
     """Run a study configured by ``cfg`` (from study's options or bench's TOML) into ``out``."""
-    from zcbench.study import leaderboard_lines, run_study
+    from zcbench.jobs.study import leaderboard_lines, run_study
 
     recipe = cfg.recipe()
     print(

@@ -67,10 +67,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from zcbench.benchmarks import load_nb201_table
-    from zcbench.datasets import dataset_info
     from zcbench.spaces import get_space
-    from zcbench.verify import Recipe, from_search, from_store, spread, verify
+    from zcbench.tables.benchmarks import load_nb201_table
+    from zcbench.tables.datasets import dataset_info
+    from zcbench.training.verify import Recipe, from_search, from_store, spread, verify
 
     space = get_space(args.space, args.data)
     # NB201 is compared with its table; a space without one gets its ground truth measured
@@ -82,12 +82,12 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     recipe.check()
     if args.archs is not None:
-        from zcbench.selection import parse_selection
+        from zcbench.tables.selection import parse_selection
 
         indices = parse_selection(space, args.archs)
         how = f"--archs {args.archs}"
     elif args.sample:
-        from zcbench.selection import sample_indices
+        from zcbench.tables.selection import sample_indices
 
         indices = sample_indices(space, args.sample, args.sample_seed)
         how = f"a seeded sample (seed {args.sample_seed})"
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.from_store:
         if not args.proxy:
             raise ZCBenchError("--from-store needs --proxy NAME")
-        from zcbench.store import ResultStore
+        from zcbench.engine.store import ResultStore
 
         with ResultStore(existing_store(args.from_store, hint=""), readonly=True) as store:
             indices = from_store(store, space, dataset, args.proxy, args.top)

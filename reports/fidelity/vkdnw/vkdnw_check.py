@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zcbench.anchors import reference_rho
-from zcbench.benchmarks import load_nb201_table
-from zcbench.correlate import bootstrap_spearman, spearman, wide_scores
-from zcbench.ensembles import az_nas, vkdnw_agg, vkdnw_single, zc_ensemble
+from zcbench.analysis.anchors import reference_rho
+from zcbench.analysis.correlate import bootstrap_spearman, spearman, wide_scores
+from zcbench.analysis.ensembles import az_nas, vkdnw_agg, vkdnw_single, zc_ensemble
+from zcbench.engine.store import ResultStore
 from zcbench.proxies import get_proxy
-from zcbench.store import ResultStore
+from zcbench.tables.benchmarks import load_nb201_table
 
 HERE = Path(__file__).parent
 

@@ -31,8 +31,8 @@ OPTIMUM = {"cifar10": 94.37, "cifar100": 73.51, "ImageNet16-120": 47.31}
 def pool_best(dataset: str) -> float:
     """The best final test accuracy among the candidate pool (the architectures of the
     committed fidelity store), the ceiling of any pick from it."""
-    from zcbench.benchmarks import load_nb201_table
-    from zcbench.store import ResultStore
+    from zcbench.engine.store import ResultStore
+    from zcbench.tables.benchmarks import load_nb201_table
 
     with ResultStore("reports/fidelity/results.db", readonly=True) as store:
         archs = store.frame("dataset = ? AND seed = 0", (dataset,))["arch_index"].unique()

@@ -18,9 +18,9 @@ import argparse
 
 import numpy as np
 
-from zcbench.benchmarks import load_nb201_table
+from zcbench.engine.store import ResultStore
 from zcbench.proxies import resolve_proxies
-from zcbench.store import ResultStore
+from zcbench.tables.benchmarks import load_nb201_table
 
 
 def main() -> None:

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zcbench.datasets import DATASETS, dataset_info
 from zcbench.errors import DataError, unknown
 from zcbench.paths import data_file
+from zcbench.tables.datasets import DATASETS, dataset_info
 
 
 class Metric(str, Enum):

@@ -38,13 +38,13 @@ import torch.nn.functional as F
 from scipy import stats
 from tqdm.auto import tqdm
 
-from zcbench.benchmarks import BenchmarkTable
-from zcbench.data import ImageSet, load_images, load_npz, normalise
-from zcbench.datasets import dataset_info
 from zcbench.errors import ZCBenchError
 from zcbench.paths import data_file
 from zcbench.proxies.base import derive_seed
 from zcbench.spaces.base import SearchSpace
+from zcbench.tables.benchmarks import BenchmarkTable
+from zcbench.tables.data import ImageSet, load_images, load_npz, normalise
+from zcbench.tables.datasets import dataset_info
 from zcbench.types import Arch
 
 TEST_SETS = ("sample", "full")
@@ -381,12 +381,12 @@ def verify(
 ) -> pd.DataFrame:
     """Train every architecture (indexes or Archs; resuming), then write ``verify.csv``,
     ``curves.csv``, ``verify.md``, the figures and the measured ground truth
-    (:mod:`zcbench.truth`: ``ground_truth.csv`` + ``ground_truth.json``) into ``out``; returns
-    the verify table. ``table``: the space's tabulated benchmark to compare with, or None for
-    a space without one (the training is then the ground truth). ``executor`` / ``workers``:
-    one architecture per task, in ``workers`` spawned processes or Ray tasks of ``threads``
-    torch threads each (:func:`zcbench.executors.map_tasks`); checkpoints are written as in
-    one process, so any of them resumes any other's run."""
+    (:mod:`zcbench.training.truth`: ``ground_truth.csv`` + ``ground_truth.json``) into
+    ``out``; returns the verify table. ``table``: the space's tabulated benchmark to compare
+    with, or None for a space without one (the training is then the ground truth).
+    ``executor`` / ``workers``: one architecture per task, in ``workers`` spawned processes or
+    Ray tasks of ``threads`` torch threads each (:func:`zcbench.engine.executors.map_tasks`);
+    checkpoints are written as in one process, so any of them resumes any other's run."""
     recipe.check()
     if not selection:
         raise ZCBenchError("no architectures to verify")
@@ -409,7 +409,7 @@ def verify(
                            progress=progress, on_step=on_step, valid=valid)
             )  # fmt: skip
     else:
-        from zcbench.executors import map_tasks
+        from zcbench.engine.executors import map_tasks
         from zcbench.spaces import space_ref
 
         ref = space_ref(space)
@@ -427,7 +427,7 @@ def verify(
                                on_done=lambda i, s: bar.update(1))  # fmt: skip
     result = results_table(states, table, dataset, recipe, len(train), len(test))
     write_outputs(result, states, out, dataset, recipe, test_set, len(train), len(test), device)
-    from zcbench.truth import write_truth
+    from zcbench.training.truth import write_truth
 
     n_valid = len(valid) if valid else 0
     write_truth(out, space, dataset, states, recipe, test_set=test_set, device=device,

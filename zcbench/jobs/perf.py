@@ -22,14 +22,14 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
-from zcbench.correlate import percentile_bootstrap
-from zcbench.data import minibatch
-from zcbench.datasets import dataset_info
+from zcbench.analysis.correlate import percentile_bootstrap
+from zcbench.engine.runner import package_versions, rss_mb
+from zcbench.engine.scoring import device_policy, score_arch
 from zcbench.proxies import resolve_proxies
-from zcbench.runner import package_versions, rss_mb
-from zcbench.scoring import device_policy, score_arch
-from zcbench.selection import sample_indices
 from zcbench.spaces import get_space
+from zcbench.tables.data import minibatch
+from zcbench.tables.datasets import dataset_info
+from zcbench.tables.selection import sample_indices
 
 
 def _sync(device: str) -> None:

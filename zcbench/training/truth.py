@@ -12,7 +12,7 @@ its usual outputs, the measured accuracies as a table:
   report prints ("held-out test accuracy after a 5-epoch schedule on 3,000 CIFAR-10 training
   images, measured here by zcbench verify").
 
-:func:`load_truth` reads them back as a :class:`~zcbench.benchmarks.BenchmarkTable`, so
+:func:`load_truth` reads them back as a :class:`~zcbench.tables.benchmarks.BenchmarkTable`, so
 ``zcbench report --truth DIR`` correlates proxies against it with the same intervals, top-k
 and partial correlations as against NB201's table, and a searcher's oracle queries it
 (searchers read the validation accuracy; the report joins the test accuracy). A
@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 
 from zcbench import __version__
-from zcbench.benchmarks import BenchmarkTable
-from zcbench.datasets import dataset_info
 from zcbench.errors import DataError, ZCBenchError
 from zcbench.spaces.base import SearchSpace
+from zcbench.tables.benchmarks import BenchmarkTable
+from zcbench.tables.datasets import dataset_info
 from zcbench.types import Arch
 
 TRUTH_CSV = "ground_truth.csv"
@@ -199,7 +199,7 @@ class TrainedTruth:
         device: str | None = None,
         progress: bool = False,
     ) -> None:
-        from zcbench.verify import Recipe
+        from zcbench.training.verify import Recipe
 
         self.folder = Path(where) if Path(where).is_dir() else Path(where).parent
         self.space = space
@@ -218,7 +218,7 @@ class TrainedTruth:
 
     def train(self, archs: list[Arch]) -> None:
         """Train the architectures the table lacks, add them to it (and to the folder)."""
-        from zcbench.verify import verify
+        from zcbench.training.verify import verify
 
         have = set(self.table.for_dataset(self.meta["dataset"]).index)
         todo = [a for a in archs if self.space.index(a) not in have]

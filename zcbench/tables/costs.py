@@ -10,9 +10,9 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from zcbench.datasets import dataset_info
-from zcbench.flops import model_cost
 from zcbench.spaces import get_space, space_ref
+from zcbench.tables.datasets import dataset_info
+from zcbench.tables.flops import model_cost
 from zcbench.types import Arch
 
 log = logging.getLogger(__name__)

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from zcbench.datasets import DatasetInfo, dataset_info
 from zcbench.errors import DataError, ZCBenchError, shown
 from zcbench.paths import data_file
+from zcbench.tables.datasets import DatasetInfo, dataset_info
 from zcbench.types import Batch
 
 log = logging.getLogger(__name__)

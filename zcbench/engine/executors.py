@@ -1,7 +1,7 @@
 """Scoring on a Ray cluster (``zcbench score --executor ray``).
 
 Architectures are scored by Ray actors, ``workers`` of them with ``threads`` torch threads
-each (and one GPU each when the device is CUDA). The run's :class:`~zcbench.runner._Job`
+each (and one GPU each when the device is CUDA). The run's :class:`~zcbench.engine.runner._Job`
 (minibatch, seed, dtype, proxies by reference, the search space by name) is put into the
 object store once; each actor fetches it once and then builds one model per architecture
 with the same code as in-process scoring, so the values are identical at the same thread
@@ -33,9 +33,7 @@ from typing import Any
 
 import torch
 
-from zcbench.errors import ZCBenchError
-from zcbench.proxies.base import ProxySpec
-from zcbench.runner import (
+from zcbench.engine.runner import (
     WorkerTraceback,
     _Job,
     _lost,
@@ -44,7 +42,9 @@ from zcbench.runner import (
     time_to_next_deadline,
     timeout_reason,
 )
-from zcbench.scoring import ProxyResult
+from zcbench.engine.scoring import ProxyResult
+from zcbench.errors import ZCBenchError
+from zcbench.proxies.base import ProxySpec
 from zcbench.spaces import get_space
 from zcbench.types import Arch
 

@@ -12,10 +12,10 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from zcbench.benchmarks import BenchmarkTable, Metric
-from zcbench.datasets import dataset_info
-from zcbench.flops import count_params, model_cost
 from zcbench.spaces.nb201 import NB201Space
+from zcbench.tables.benchmarks import BenchmarkTable, Metric
+from zcbench.tables.datasets import dataset_info
+from zcbench.tables.flops import count_params, model_cost
 from zcbench.types import Arch
 
 #: the data README's reference values: (index, dataset) -> (FLOPs M, params M)

@@ -57,7 +57,8 @@ RECOVERABLE: tuple[type[BaseException], ...] = (
     ZeroDivisionError,
 )
 
-#: ``timeout`` and ``crash``: the worker scoring the architecture hung or died (zcbench.runner)
+#: ``timeout`` and ``crash``: the worker scoring the architecture hung or died
+#: (zcbench.engine.runner)
 STATUSES = ("ok", "nan", "inf", "error", "oom", "skipped", "timeout", "crash")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 

@@ -26,14 +26,14 @@ import torch
 from tqdm.auto import tqdm
 
 from zcbench import __version__
-from zcbench.data import minibatch
-from zcbench.datasets import dataset_info
+from zcbench.engine.scoring import DTYPES, ProxyResult, checked_device, score_arch
+from zcbench.engine.store import ResultStore
 from zcbench.errors import ZCBenchError, unknown
 from zcbench.proxies.base import ENTRY_POINT_GROUP, ProxySpec
-from zcbench.scoring import DTYPES, ProxyResult, checked_device, score_arch
 from zcbench.spaces import get_space, space_ref
 from zcbench.spaces.base import SearchSpace
-from zcbench.store import ResultStore
+from zcbench.tables.data import minibatch
+from zcbench.tables.datasets import dataset_info
 from zcbench.types import Arch, Batch
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ def run_scoring(
 
     ``executor="ray"`` scores in ``workers`` Ray actors of ``threads`` threads each (one GPU
     each on a CUDA ``device``) on the cluster at ``address`` (default: the one this process is
-    connected to, else a local one started and stopped here); see :mod:`zcbench.executors`.
+    connected to, else a local one started and stopped here); see :mod:`zcbench.engine.executors`.
     ``arch_timeout``: seconds one architecture may take before its worker is killed and the
     architecture recorded as ``timeout``; it scores in worker processes even with one worker.
     With worker processes or Ray, a worker that dies has its architecture recorded as
@@ -197,7 +197,7 @@ def run_scoring(
     if executor == "local":  # a Ray cluster's GPUs need not be on this machine
         checked_device(device)
     if executor == "ray":
-        from zcbench.executors import require_ray
+        from zcbench.engine.executors import require_ray
 
         require_ray()
     info = dataset_info(dataset)
@@ -262,7 +262,7 @@ def run_scoring(
         if not pending:
             pass
         elif executor == "ray":
-            from zcbench.executors import score_with_ray
+            from zcbench.engine.executors import score_with_ray
 
             score_with_ray(
                 job, pending, min(workers, len(pending)), threads or 1, record,

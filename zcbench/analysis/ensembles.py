@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from zcbench.correlate import signed_scores
+from zcbench.analysis.correlate import signed_scores
 
 #: pairwise comparisons held in memory at once by :func:`vote`
 BLOCK_CELLS = 4_000_000

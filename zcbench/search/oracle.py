@@ -8,11 +8,11 @@ found is joined afterwards by the report, never shown to the searcher.
   architecture (asking again for one already queried returns the cached value for free, as a
   lookup table would); past ``budget`` distinct queries it raises :class:`BudgetExhausted`;
 * ``proxy_scores(archs)`` returns zero-cost scores through the run's proxy source (a
-  :class:`~zcbench.proxy_source.StoreProxySource`: signed, higher = better, NaN = failed) and
+  :class:`~zcbench.search.proxy_source.StoreProxySource`: signed, higher = better, NaN = failed) and
   counts the distinct architectures evaluated separately (they are not ground truth and do
   not use the budget);
-* a measured table (:class:`~zcbench.truth.TrainedTruth`) trains an architecture it does not
-  hold yet when it is queried (that is what the query costs), and adds it to the table;
+* a measured table (:class:`~zcbench.training.truth.TrainedTruth`) trains an architecture it
+  does not hold yet when it is queried (that is what the query costs), and adds it to the table;
 * an optional latency constraint (``max_latency={"pixel3": 10.0}``, in the table's units)
   marks architectures over the limit as infeasible: querying one costs a query and returns
   ``-inf`` (the searcher learns it is unusable), and the incumbent never takes it.
@@ -28,9 +28,9 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from zcbench.benchmarks import BenchmarkTable
 from zcbench.errors import ZCBenchError
 from zcbench.spaces.base import SearchSpace
+from zcbench.tables.benchmarks import BenchmarkTable
 from zcbench.types import Arch
 
 DEFAULT_SIGNAL = "valid_acc_12ep"

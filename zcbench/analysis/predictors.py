@@ -4,7 +4,7 @@ curve.
 The question a user with a small training budget asks: if I train (or look up) n
 architectures, how well can a model on the proxies ranks the rest? As GRAF (Kadlecova et
 al., ICML 2024) we fit scikit-learn's random forest regressor on the proxies' values plus the
-cell's graph features (:mod:`zcbench.graph_features`) to the accuracy of ``n`` labelled
+cell's graph features (:mod:`zcbench.analysis.graph_features`) to the accuracy of ``n`` labelled
 architectures drawn at random, and read Spearman's rho against the accuracy on every other
 architecture of the store (the held-out rest). Each label count is repeated over seeded draws;
 the curve reports the mean, the spread and a 95% t-interval of the mean.

@@ -1,10 +1,10 @@
 """Score any PyTorch model with the proxy panel: :func:`score_model`.
 
-The same fused engine that scores the benchmark spaces (:mod:`zcbench.scoring`) runs on a
+The same fused engine that scores the benchmark spaces (:mod:`zcbench.engine.scoring`) runs on a
 model of yours::
 
     import torch, zcbench
-    from zcbench.data import minibatch
+    from zcbench.tables.data import minibatch
 
     batch = minibatch("cifar10", batch_size=64, seed=0)        # or (inputs, labels) tensors
     scores = zcbench.score_model(lambda: MyNet(num_classes=10), batch, "synflow,naswot,meco")
@@ -43,10 +43,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from zcbench.errors import ZCBenchError, exception_line
-from zcbench.proxies import ProxySpec, resolve_proxies
-from zcbench.proxies.base import ProxyContext
-from zcbench.scoring import (
+from zcbench.engine.scoring import (
     DTYPES,
     ProxyResult,
     checked_device,
@@ -55,6 +52,9 @@ from zcbench.scoring import (
     score_context,
     seeded_builder,
 )
+from zcbench.errors import ZCBenchError, exception_line
+from zcbench.proxies import ProxySpec, resolve_proxies
+from zcbench.proxies.base import ProxyContext
 from zcbench.types import Arch, Batch
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ ModelLike = nn.Module | Callable[[], nn.Module]
 
 @dataclass(frozen=True)
 class ModelScores(Mapping[str, ProxyResult]):
-    """One :class:`~zcbench.scoring.ProxyResult` per proxy (value, status, error = the
+    """One :class:`~zcbench.engine.scoring.ProxyResult` per proxy (value, status, error = the
     reason, seconds), in the order asked; a read-only dict by proxy name, with
     :meth:`to_frame` and :meth:`to_series` for pandas."""
 
@@ -309,8 +309,9 @@ def score_model(
     ``model``: an ``nn.Module`` (scored with its current weights; never modified) or a
     zero-argument factory (built under a seed derived from ``arch`` and ``seed``).
     ``batch``: ``(inputs, labels)`` tensors (labels may be None: label-based proxies are then
-    ``skipped``), a :class:`~zcbench.types.Batch` such as :func:`zcbench.data.minibatch`'s, or
-    a DataLoader (its first batch). ``proxies``: ``"all"``, names or patterns (``"syn*"``).
+    ``skipped``), a :class:`~zcbench.types.Batch` such as
+    :func:`zcbench.tables.data.minibatch`'s, or a DataLoader (its first batch).
+    ``proxies``: ``"all"``, names or patterns (``"syn*"``).
     ``num_classes``: checked against the model's output when given. ``arch``: the
     architecture the model stands for; seeds (the factory's initialisation, proxies' noise)
     derive from its key as in ``zcbench score``, so

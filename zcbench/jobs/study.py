@@ -6,7 +6,7 @@ For a search space with no tabulated ground truth (a user's own, or the example
 1. draws a seeded sample of architectures;
 2. scores every proxy on them (``scores.db``, resumable);
 3. trains each briefly with a stated recipe (``truth/``: checkpoints, learning curves and the
-   measured ground truth, :mod:`zcbench.truth`; resumable);
+   measured ground truth, :mod:`zcbench.training.truth`; resumable);
 4. writes the correlation report against that ground truth (``report.html`` / ``.md``,
    ``correlations.csv``, figures), with the training as a section and the target described
    as what it is: a short-schedule accuracy measured here;
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from zcbench.datasets import dataset_info
 from zcbench.errors import ZCBenchError
+from zcbench.tables.datasets import dataset_info
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class StudyConfig:
     learned_labels: int = 0
 
     def recipe(self):
-        from zcbench.verify import Recipe
+        from zcbench.training.verify import Recipe
 
         recipe = Recipe(
             epochs=self.epochs, batch_size=self.train_batch_size, lr=self.lr,
@@ -70,14 +70,14 @@ def run_study(
 ) -> dict:
     """Run the study into ``out``; returns ``study.json``'s content (timings, config, the
     leaderboard's top rows)."""
+    from zcbench.analysis.report import ReportConfig, build_report
+    from zcbench.engine.runner import package_versions, run_scoring
+    from zcbench.engine.store import ResultStore
     from zcbench.proxies import resolve_proxies
-    from zcbench.report import ReportConfig, build_report
-    from zcbench.runner import package_versions, run_scoring
-    from zcbench.selection import sample_indices
     from zcbench.spaces import get_space
-    from zcbench.store import ResultStore
-    from zcbench.truth import load_truth, metric_names
-    from zcbench.verify import verify
+    from zcbench.tables.selection import sample_indices
+    from zcbench.training.truth import load_truth, metric_names
+    from zcbench.training.verify import verify
 
     space = get_space(cfg.space, data_dir)
     info = dataset_info(cfg.dataset)

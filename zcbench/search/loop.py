@@ -1,6 +1,6 @@
 """Running searchers against the table oracle: traces, summaries over runs, anytime plots.
 
-Each run gets a fresh :class:`~zcbench.oracle.Oracle` and a searcher seeded with
+Each run gets a fresh :class:`~zcbench.search.oracle.Oracle` and a searcher seeded with
 ``seed + run``. The trace records every ground-truth query: the architecture, its search
 signal, and the incumbent (the best signal so far among feasible architectures) with its
 200-epoch test accuracy, joined from the table *after* the searcher has seen the signal (the
@@ -22,11 +22,11 @@ from matplotlib.figure import Figure
 from scipy import stats
 from tqdm.auto import tqdm
 
-from zcbench.benchmarks import BenchmarkTable
 from zcbench.errors import ZCBenchError, shown
-from zcbench.oracle import DEFAULT_SIGNAL, Oracle
+from zcbench.search.oracle import DEFAULT_SIGNAL, Oracle
 from zcbench.searchers import get_searcher
 from zcbench.spaces.base import SearchSpace
+from zcbench.tables.benchmarks import BenchmarkTable
 
 #: NB201's final metric (a table names its own: ``BenchmarkTable.final_metric``)
 FINAL_METRIC = "test_acc_200ep"
@@ -291,9 +291,9 @@ def run_search(
     trainer=None,
 ) -> pd.DataFrame:
     """Run the job; write ``trace.csv``, ``summary.csv``, ``search.md`` and anytime plots into
-    ``out``; return the summary. ``trainer`` (a :class:`~zcbench.truth.TrainedTruth`) trains
-    the architectures a measured table lacks when they are queried."""
-    from zcbench.datasets import dataset_info
+    ``out``; return the summary. ``trainer`` (a :class:`~zcbench.training.truth.TrainedTruth`)
+    trains the architectures a measured table lacks when they are queried."""
+    from zcbench.tables.datasets import dataset_info
 
     if table.space != space.name:
         raise ZCBenchError(
@@ -325,8 +325,8 @@ def run_search(
     store = None
     sources = {}
     if guided:
-        from zcbench.proxy_source import StoreProxySource
-        from zcbench.store import ResultStore
+        from zcbench.engine.store import ResultStore
+        from zcbench.search.proxy_source import StoreProxySource
 
         store = ResultStore(job.store)
         sources = {

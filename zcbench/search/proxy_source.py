@@ -21,11 +21,11 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
+from zcbench.engine.runner import run_scoring
+from zcbench.engine.store import ResultStore
 from zcbench.errors import ZCBenchError
 from zcbench.proxies import resolve_proxies
-from zcbench.runner import run_scoring
 from zcbench.spaces.base import SearchSpace
-from zcbench.store import ResultStore
 from zcbench.types import Arch
 
 
@@ -57,7 +57,7 @@ class StoreProxySource:
         self.device = device
         self.data_dir = data_dir
         self.progress = progress
-        #: how missing scores are computed (see :func:`zcbench.runner.run_scoring`)
+        #: how missing scores are computed (see :func:`zcbench.engine.runner.run_scoring`)
         self.execution = dict(executor=executor, workers=workers, address=address)
         self._cache: dict[int, np.ndarray] = {}
         #: architectures this source scored itself (not found in the store)

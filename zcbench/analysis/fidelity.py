@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from zcbench.anchors import published, reference_rho
-from zcbench.benchmarks import BenchmarkTable
+from zcbench.analysis.anchors import published, reference_rho
+from zcbench.engine.store import ResultStore
 from zcbench.errors import ZCBenchError
 from zcbench.proxies import get_proxy
-from zcbench.store import ResultStore
+from zcbench.tables.benchmarks import BenchmarkTable
 
 
 def fidelity_table(
@@ -69,8 +69,8 @@ def _ensemble_rows(
     """The published aggregations whose members are all stored (AZ-NAS, VKDNW_agg) and
     zcbench's label-free ensemble, as rows beside the proxies (failures rank last in them,
     as in the authors' code)."""
-    from zcbench.correlate import wide_scores
-    from zcbench.ensembles import (
+    from zcbench.analysis.correlate import wide_scores
+    from zcbench.analysis.ensembles import (
         AZ_NAS_MEMBERS,
         VKDNW_AGG_MEMBERS,
         ZC_ENSEMBLE,

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from zcbench.engine.scoring import ProxyResult
 from zcbench.errors import DataError, ZCBenchError
-from zcbench.scoring import ProxyResult
 
 SCHEMA_VERSION = 1
 _KEY = (

@@ -36,10 +36,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from zcbench.anchors import DATASETS as ANCHOR_DATASETS
-from zcbench.anchors import records
-from zcbench.benchmarks import BenchmarkTable
-from zcbench.correlate import (
+from zcbench.analysis.anchors import DATASETS as ANCHOR_DATASETS
+from zcbench.analysis.anchors import records
+from zcbench.analysis.correlate import (
     _top_set,
     correlation_table,
     paired_spearman_difference,
@@ -49,8 +48,7 @@ from zcbench.correlate import (
     signed_scores,
     wide_scores,
 )
-from zcbench.datasets import DATASETS
-from zcbench.ensembles import (
+from zcbench.analysis.ensembles import (
     AZ_NAS_MEMBERS,
     VKDNW_AGG_MEMBERS,
     VOTE_MEMBERS,
@@ -64,12 +62,19 @@ from zcbench.ensembles import (
     vote,
     zc_ensemble,
 )
+from zcbench.analysis.graph_features import graph_features
+from zcbench.analysis.predictors import (
+    label_curve,
+    plot_label_curve,
+    rank_features,
+    summarise_curve,
+)
+from zcbench.engine.store import ResultStore
 from zcbench.errors import ZCBenchError
-from zcbench.graph_features import graph_features
-from zcbench.predictors import label_curve, plot_label_curve, rank_features, summarise_curve
 from zcbench.proxies import get_proxy
 from zcbench.spaces import get_space
-from zcbench.store import ResultStore
+from zcbench.tables.benchmarks import BenchmarkTable
+from zcbench.tables.datasets import DATASETS
 
 log = logging.getLogger(__name__)
 
@@ -482,7 +487,7 @@ def _label_curve(
     config: ReportConfig,
     dataset: str,
 ) -> pd.DataFrame:
-    """The few-label predictor's held-out Spearman per label count (zcbench.predictors):
+    """The few-label predictor's held-out Spearman per label count (zcbench.analysis.predictors):
     proxies + graph features at every count, each alone at 100 labels."""
     space = get_space(config.space)
     genotypes = pd.Series([space.from_index(int(i)).genotype for i in scores.index], scores.index)
@@ -702,8 +707,8 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
 
 
 def _join_stability(result: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """The seed-stability column (mean pairwise Spearman between seeds, zcbench.stability) for
-    the rows of the dataset it was measured on."""
+    """The seed-stability column (mean pairwise Spearman between seeds,
+    zcbench.analysis.stability) for the rows of the dataset it was measured on."""
     if not path.is_file():
         raise ZCBenchError(f"no stability.csv at {path}; run reports/stability/stability.py")
     stab = pd.read_csv(path)[["dataset", "proxy", "stability"]]
@@ -790,7 +795,7 @@ def _summary_table(result: pd.DataFrame, dataset: str, target: str, subset: str)
 
 
 #: the published records are Spearman against this target of NB201's table
-#: (``zcbench.anchors.RECORDS``)
+#: (``zcbench.analysis.anchors.RECORDS``)
 RECORD_TARGET = ("nb201", "test_acc_200ep")
 
 

@@ -6,9 +6,9 @@
 2. Scoring (:func:`run_pipeline`): a seeded sample of architectures per dataset with every
    proxy, into ``scores.db`` in the output folder (resumable: a rerun only scores what is
    missing).
-3. Search (:func:`zcbench.search.run_search`) into ``search/``: table-only and zero-cost
+3. Search (:func:`zcbench.search.loop.run_search`) into ``search/``: table-only and zero-cost
    guided searchers at a small budget (their proxy scores cached in ``scores.db``).
-4. The correlation report (:func:`zcbench.report.build_report`): ``correlations.csv``,
+4. The correlation report (:func:`zcbench.analysis.report.build_report`): ``correlations.csv``,
    ``report.md``, ``report.html`` and figures in the same folder, the search as a section.
 
 The default configuration fits about 20 minutes on a 2-core CPU; ``--config FILE`` (TOML)
@@ -33,13 +33,13 @@ import pandas as pd
 import torch
 
 from zcbench import __version__
-from zcbench.benchmarks import load_nb201_table
-from zcbench.checks import explain_params, reference_cost_check
-from zcbench.costs import cost_table
-from zcbench.data import minibatch
-from zcbench.datasets import DATASETS
-from zcbench.selection import sample_indices
 from zcbench.spaces import get_space
+from zcbench.tables.benchmarks import load_nb201_table
+from zcbench.tables.checks import explain_params, reference_cost_check
+from zcbench.tables.costs import cost_table
+from zcbench.tables.data import minibatch
+from zcbench.tables.datasets import DATASETS
+from zcbench.tables.selection import sample_indices
 from zcbench.types import Arch
 
 log = logging.getLogger(__name__)
@@ -274,8 +274,8 @@ class PipelineConfig:
     device: str = "cpu"
 
     def study(self):
-        """This configuration as a :class:`~zcbench.study.StudyConfig` (first dataset)."""
-        from zcbench.study import StudyConfig
+        """This configuration as a :class:`~zcbench.jobs.study.StudyConfig` (first dataset)."""
+        from zcbench.jobs.study import StudyConfig
 
         return StudyConfig(
             space=self.space, dataset=self.datasets[0], sample=self.sample,
@@ -321,10 +321,10 @@ def run_pipeline(
     cfg: PipelineConfig, out: str | Path, data_dir: str | None = None, progress: bool = True
 ):
     """Score every dataset's sample into ``out/scores.db``; returns the run summaries."""
-    from zcbench.datasets import dataset_info
+    from zcbench.engine.runner import run_scoring
+    from zcbench.engine.store import ResultStore
     from zcbench.proxies import resolve_proxies
-    from zcbench.runner import run_scoring
-    from zcbench.store import ResultStore
+    from zcbench.tables.datasets import dataset_info
 
     space = get_space(cfg.space, data_dir)
     specs = resolve_proxies(cfg.proxies)
@@ -366,7 +366,7 @@ def reference_result(reference: str | Path | None, out: str | Path) -> pd.DataFr
 def reference_lines(reference: str | Path | None, out: str | Path) -> list[str]:
     """How this run's stored values compare with the reference's, result by result, in a few
     lines (the leaderboard beside the reference's says how the correlations compare)."""
-    from zcbench.store import ResultStore, compare_stores, environment_differences
+    from zcbench.engine.store import ResultStore, compare_stores, environment_differences
 
     ref = _reference_dir(reference, out)
     if ref is None:

@@ -1,6 +1,6 @@
 """Adapters for the official benchmark files (NATS-Bench and NAS-Bench-201).
 
-Users who have the official archives can turn them into a :class:`~zcbench.benchmarks.
+Users who have the official archives can turn them into a :class:`~zcbench.tables.benchmarks.
 BenchmarkTable` (the same shape as our CSV table: indexed by ``(dataset, index)``, an ``arch``
 column with the official string, one float column per metric, NaN where a value is missing):
 
@@ -31,7 +31,7 @@ column (row dataset ``d``)     query
 ``valid_acc_12ep``             as ``valid_acc_200ep`` with ``hp='12'``
 ``params_m_c10``               cifar10 only: ``params_m`` of the cifar10 network
 :data:`FLOPS_M`                ``get_cost_info(i, d, hp=full)['flops']`` (millions; xautodl's
-                               conv + linear count, not ``zcbench.flops``'s convention)
+                               conv + linear count, not ``zcbench.tables.flops``'s convention)
 :data:`PARAMS_M`               ``get_cost_info(i, d, hp=full)['params']`` (millions)
 :data:`TEST_ACC_90EP`,         NATS-sss only (it trains 90 epochs, not 200): as the 200-epoch
 :data:`VALID_ACC_90EP`,        columns with ``hp='90'``
@@ -70,15 +70,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from zcbench.benchmarks import BenchmarkTable, Metric
-from zcbench.datasets import DATASETS, dataset_info
 from zcbench.errors import ArchError, DataError, unknown
+from zcbench.tables.benchmarks import BenchmarkTable, Metric
+from zcbench.tables.datasets import DATASETS, dataset_info
 
 logger = logging.getLogger(__name__)
 
 #: FLOPs (millions) of the network for the row's dataset, from the API's cost info. This is
 #: xautodl's conv + linear count (e.g. 220.11969 for NB201 index 1462), *not* the convention of
-#: ``zcbench.flops`` / ``zcbench info`` (NASLib's tensorwatch count, 222.860992 for 1462).
+#: ``zcbench.tables.flops`` / ``zcbench info`` (NASLib's tensorwatch count, 222.860992 for 1462).
 FLOPS_M = "api_flops_m"
 #: parameters (millions) of the network for the row's dataset, from the API's cost info
 PARAMS_M = "api_params_m"
