@@ -27,12 +27,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from zcbench.data import minibatch
-from zcbench.datasets import dataset_info
+from zcbench.engine.scoring import build_context, score_arch
 from zcbench.proxies import resolve_proxies
-from zcbench.scoring import build_context, score_arch
-from zcbench.selection import sample_indices
 from zcbench.spaces import get_space
+from zcbench.tables.data import minibatch
+from zcbench.tables.datasets import dataset_info
+from zcbench.tables.selection import sample_indices
 
 SEVEN = "grad_norm,snip,grasp,fisher,jacob_cov,plain,synflow"
 PANEL17 = (

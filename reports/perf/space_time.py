@@ -19,12 +19,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from zcbench.datasets import dataset_info
+from zcbench.engine.runner import run_scoring
+from zcbench.engine.store import ResultStore
 from zcbench.proxies import resolve_proxies
-from zcbench.runner import run_scoring
-from zcbench.selection import sample_indices
 from zcbench.spaces import get_space
-from zcbench.store import ResultStore
+from zcbench.tables.datasets import dataset_info
+from zcbench.tables.selection import sample_indices
 
 SPACE_SIZE = 15_625
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
