@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from zcbench.analysis import ensembles
 from zcbench.analysis.correlate import redundant_with
@@ -57,6 +58,26 @@ def test_label_curve_learns_an_informative_feature():
     by = summary.set_index("features")["spearman"]
     assert by["good"] > 0.9 and abs(by["noise"]) < 0.3
     assert (summary["repeats"] == 3).all() and (summary["ci_lo"] <= summary["spearman"]).all()
+
+
+def test_cv_predictor_chooses_on_the_labelled_architectures_alone():
+    from zcbench.analysis.predictors import MODELS, choose_model, fit_predict
+
+    rng = np.random.default_rng(2)
+    x = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    y = pd.Series(np.exp(3 * x["a"]) + 0.1 * rng.normal(size=200))
+    train = x.index[:60]
+    hidden = y.copy()
+    hidden.iloc[60:] = np.nan  # the held-out accuracies are never read
+    pred = fit_predict(x, hidden, train, seed=1, model="cv")
+    assert np.isfinite(pred).all()
+    chosen = choose_model(x.loc[train].to_numpy(), y.loc[train].to_numpy(), seed=1)
+    assert chosen in MODELS
+    # cv is the chosen model refitted on every labelled architecture
+    assert pred.equals(fit_predict(x, hidden, train, seed=1, model=chosen))
+    assert stats.spearmanr(pred.iloc[60:], y.iloc[60:])[0] > 0.8
+    with pytest.raises(ValueError, match="unknown predictor model"):
+        fit_predict(x, y, train, model="boosting")
 
 
 def _long(values: dict[int, list[float]], proxy: str = "p") -> pd.DataFrame:

@@ -13,11 +13,22 @@ Proxies enter as their normalised ranks among the store's architectures (signed:
 better; a forest is invariant to monotone transforms of one feature, and ranks keep synflow's
 1e60-sized values within float32), a failed value ranking below every scored one (rank 0).
 The ranks use no accuracy label. Feature sets: ``proxies``, ``graph``, ``proxies+graph``.
+
+Models (:data:`MODELS`): ``forest`` is GRAF's random forest on the accuracy; ``extra_trees``
+is scikit-learn's extremely randomised trees (random split thresholds: smoother, less
+overfitted to a hundred points); ``*_rank`` variants fit the accuracy's rank among the labelled
+architectures instead of its value (Spearman is a rank measure, and NB201's accuracy has a
+long tail of failed networks). ``cv`` picks one of those four for each labelled draw by 5-fold
+cross-validated Spearman **on the labelled architectures alone**, then fits it to all of them:
+a rule that never sees the held-out rest. It was added after the plain forest missed 0.95 on
+ImageNet16-120 at 100 labels (0.943); the report shows every candidate's held-out figure
+beside the ``cv`` one, so a reader can see that the selection did not pick a lucky model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import product
 
 import numpy as np
 import pandas as pd
@@ -27,6 +38,17 @@ from scipy import stats
 LABELS: tuple[int, ...] = (10, 25, 50, 100, 250, 500)
 #: the random forest: GRAF's model, sklearn defaults but for the number of trees
 FOREST = dict(n_estimators=300, min_samples_leaf=1, max_features=1.0)
+#: name -> (scikit-learn ensemble, fit the accuracy's rank instead of its value)
+MODELS: dict[str, tuple[str, bool]] = {
+    "forest": ("RandomForestRegressor", False),
+    "forest_rank": ("RandomForestRegressor", True),
+    "extra_trees": ("ExtraTreesRegressor", False),
+    "extra_trees_rank": ("ExtraTreesRegressor", True),
+}
+#: the ``cv`` rule: folds, and trees per candidate while choosing (the pick is refitted with
+#: FOREST's 300)
+CV_FOLDS = 5
+CV_TREES = 100
 
 
 def rank_features(signed: pd.DataFrame) -> pd.DataFrame:
@@ -36,15 +58,50 @@ def rank_features(signed: pd.DataFrame) -> pd.DataFrame:
     return out.rank(method="average", pct=True).fillna(0.0)
 
 
-def fit_predict(
-    features: pd.DataFrame, target: pd.Series, train: pd.Index, seed: int = 0, threads: int = 1
-) -> pd.Series:
-    """Random-forest predictions for every row, fitted on ``train``'s target only."""
-    from sklearn.ensemble import RandomForestRegressor
+def _fit(model: str, x: np.ndarray, y: np.ndarray, seed: int, threads: int, trees: int):
+    from sklearn import ensemble
 
-    model = RandomForestRegressor(random_state=seed, n_jobs=threads, **FOREST)
-    model.fit(features.loc[train].to_numpy(), target.loc[train].to_numpy())
-    return pd.Series(model.predict(features.to_numpy()), index=features.index)
+    cls, on_rank = MODELS[model]
+    params = {**FOREST, "n_estimators": trees}
+    regressor = getattr(ensemble, cls)(random_state=seed, n_jobs=threads, **params)
+    return regressor.fit(x, stats.rankdata(y) / len(y) if on_rank else y)
+
+
+def choose_model(x: np.ndarray, y: np.ndarray, seed: int = 0, threads: int = 1) -> str:
+    """The :data:`MODELS` entry with the best mean Spearman over ``CV_FOLDS``-fold
+    cross-validation on (``x``, ``y``): the labelled architectures only."""
+    from sklearn.model_selection import KFold
+
+    folds = list(KFold(CV_FOLDS, shuffle=True, random_state=seed).split(x))
+    best, best_rho = "forest", -np.inf
+    for model in MODELS:
+        rhos = [
+            stats.spearmanr(_fit(model, x[a], y[a], seed, threads, CV_TREES).predict(x[b]), y[b])[0]
+            for a, b in folds
+        ]
+        rho = float(np.nanmean(rhos))
+        if rho > best_rho:
+            best, best_rho = model, rho
+    return best
+
+
+def fit_predict(
+    features: pd.DataFrame,
+    target: pd.Series,
+    train: pd.Index,
+    seed: int = 0,
+    threads: int = 1,
+    model: str = "forest",
+) -> pd.Series:
+    """Predictions for every row by ``model`` (a :data:`MODELS` name, or ``cv``), fitted on
+    ``train``'s target only."""
+    if model != "cv" and model not in MODELS:
+        raise ValueError(f"unknown predictor model {model!r}; known: cv, {', '.join(MODELS)}")
+    x, y = features.loc[train].to_numpy(), target.loc[train].to_numpy()
+    if model == "cv":
+        model = choose_model(x, y, seed, threads)
+    fitted = _fit(model, x, y, seed, threads, FOREST["n_estimators"])
+    return pd.Series(fitted.predict(features.to_numpy()), index=features.index)
 
 
 def label_curve(
@@ -54,9 +111,10 @@ def label_curve(
     repeats: int = 20,
     seed: int = 0,
     min_held_out: int = 100,
+    models: Sequence[str] = ("forest",),
 ) -> pd.DataFrame:
-    """One row per (feature set, label count, repeat): Spearman and Kendall on the held-out
-    architectures. ``features``: name -> frame (architecture x feature), same index as
+    """One row per (feature set, model, label count, repeat): Spearman and Kendall on the
+    held-out architectures. ``features``: name -> frame (architecture x feature), same index as
     ``target``; label counts leaving fewer than ``min_held_out`` architectures are skipped."""
     index = target.dropna().index
     rows = []
@@ -67,11 +125,12 @@ def label_curve(
             rng = np.random.default_rng([seed, n, r])
             train = index[np.sort(rng.choice(len(index), size=n, replace=False))]
             held = index.difference(train)
-            for name, frame in features.items():
-                pred = fit_predict(frame.loc[index], target.loc[index], train, seed=r)
+            for (name, frame), model in product(features.items(), models):
+                pred = fit_predict(frame.loc[index], target.loc[index], train, seed=r, model=model)
                 rows.append(
                     {
                         "features": name,
+                        "model": model,
                         "labels": n,
                         "repeat": r,
                         "held_out": len(held),
@@ -83,7 +142,7 @@ def label_curve(
 
 
 def summarise_curve(curve: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std and a 95% t-interval of the mean Spearman per (feature set, labels)."""
+    """Mean, std and a 95% t-interval of the mean Spearman per (feature set, model, labels)."""
 
     def one(g: pd.DataFrame) -> pd.Series:
         x = g["spearman"].to_numpy()
@@ -103,12 +162,14 @@ def summarise_curve(curve: pd.DataFrame) -> pd.DataFrame:
             }
         )
 
-    return curve.groupby(["features", "labels"]).apply(one, include_groups=False).reset_index()
+    keys = ["features", "model", "labels"] if "model" in curve else ["features", "labels"]
+    return curve.groupby(keys).apply(one, include_groups=False).reset_index()
 
 
 def plot_label_curve(summary: pd.DataFrame, anchors: dict[str, float] | None = None):
     """Held-out Spearman against the number of labels, one panel per dataset, one line per
-    feature set with its 95% interval; ``anchors``: dataset -> published figure (a line)."""
+    (feature set, model) with its 95% interval (a single label count: a point);
+    ``anchors``: dataset -> published figure (a line)."""
     from matplotlib.figure import Figure
 
     datasets = list(dict.fromkeys(summary["dataset"]))
@@ -116,10 +177,18 @@ def plot_label_curve(summary: pd.DataFrame, anchors: dict[str, float] | None = N
     axes = fig.subplots(1, len(datasets), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
         part = summary[summary["dataset"] == dataset]
-        for name, g in part.groupby("features"):
+        keys = ["features", "model"] if "model" in part else ["features"]
+        for name, g in part.groupby(keys):
             g = g.sort_values("labels")
-            ax.plot(g["labels"], g["spearman"], marker="o", label=name)
-            ax.fill_between(g["labels"], g["ci_lo"], g["ci_hi"], alpha=0.2)
+            label = ", ".join(name)
+            if len(g) > 1:
+                ax.plot(g["labels"], g["spearman"], marker="o", label=label)
+                ax.fill_between(g["labels"], g["ci_lo"], g["ci_hi"], alpha=0.2)
+            else:
+                ax.errorbar(
+                    g["labels"], g["spearman"], yerr=[g["spearman"] - g["ci_lo"],
+                    g["ci_hi"] - g["spearman"]], fmt="x", capsize=2, label=label,
+                )  # fmt: skip
         if anchors and dataset in anchors:
             ax.axhline(anchors[dataset], color="k", linestyle=":", label="GRAF (published)")
         ax.axvline(100, color="grey", linewidth=0.8)
