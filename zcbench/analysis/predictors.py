@@ -187,8 +187,10 @@ def plot_label_curve(summary: pd.DataFrame, anchors: dict[str, float] | None = N
             g = g.sort_values("labels")
             label = ", ".join(name)
             if len(g) > 1:
-                ax.plot(g["labels"], g["spearman"], marker="o", label=label)
-                ax.fill_between(g["labels"], g["ci_lo"], g["ci_hi"], alpha=0.2)
+                (line,) = ax.plot(g["labels"], g["spearman"], marker="o", label=label)
+                ax.fill_between(
+                    g["labels"], g["ci_lo"], g["ci_hi"], color=line.get_color(), alpha=0.2
+                )
             else:
                 ax.errorbar(
                     g["labels"], g["spearman"], yerr=[g["spearman"] - g["ci_lo"],
