@@ -1,15 +1,19 @@
-"""VKDNW on the 100 stability architectures (CIFAR-10 and ImageNet16-120): vkdnw, VKDNW_single
+"""VKDNW on the 100 stability architectures (all three datasets): vkdnw, VKDNW_single
 and VKDNW_agg beside AZ-NAS and zcbench's label-free ensemble on the same architectures.
 
 VKDNW needs one backward per class for each of 32 noise images: about 3 s per NB201
 architecture on CIFAR-10, 12 s on ImageNet16-120 and 25-30 s on CIFAR-100 on the 2-core CPU,
-so it was scored on 100 of the 1,000 fidelity architectures (``reports/stability/archs.txt``)
-for two datasets, into its own store (the correlation report compares every proxy on the
+so it was scored on 100 of the 1,000 fidelity architectures (``reports/stability/archs.txt``),
+into its own store (the correlation report compares every proxy on the
 same architectures, so a proxy scored on a tenth of them stays out of ``results.db``):
 
     for D in cifar10 ImageNet16-120; do .venv/bin/zcbench score --space nb201 --dataset $D \\
         --proxies vkdnw,vkdnw_dim --archs "$(cat reports/stability/archs.txt)" --seed 0 \\
         --batch-size 64 --store reports/fidelity/vkdnw.db --threads 1; done
+    # CIFAR-100 (a later session, 11.7 s per architecture with 2 workers beside a test run)
+    .venv/bin/zcbench score --space nb201 --dataset cifar100 --proxies vkdnw,vkdnw_dim \\
+        --archs "$(cat reports/stability/archs.txt)" --seed 0 --batch-size 64 \\
+        --store reports/fidelity/vkdnw.db --workers 2 --threads 1
     .venv/bin/python reports/fidelity/vkdnw/vkdnw_check.py
 
 Writes ``vkdnw.md`` / ``vkdnw.csv``: signed Spearman vs test_acc_200ep with a 95% bootstrap
@@ -37,7 +41,7 @@ HERE = Path(__file__).parent
 def main() -> None:
     table = load_nb201_table()
     rows = []
-    for dataset in ("cifar10", "ImageNet16-120"):
+    for dataset in ("cifar10", "cifar100", "ImageNet16-120"):
         frames = []
         for path in ("reports/fidelity/results.db", "reports/fidelity/vkdnw.db"):
             with ResultStore(path, readonly=True) as store:
