@@ -873,7 +873,7 @@ RECORDS_NOTE = (
 def _records_line(recs: pd.DataFrame) -> str:
     """The records table in one line (the folded block's title)."""
     parts = []
-    for col in ("label-free: zc_ensemble", "100 labels: forest on proxies + graph"):
+    for col in ("label-free: zc_ensemble", "100 labels: cv-chosen trees on proxies + graph"):
         if col in recs:
             values = " / ".join(v.split(" [")[0] for v in recs[col].astype(str))
             parts.append(f"{col} {values}")
