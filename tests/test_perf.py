@@ -37,3 +37,17 @@ def test_gpu_check_without_a_gpu_is_one_line_and_exit_0(capsys):
     assert gpu_check.main(["--out", "reports/gpu-never-written"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("gpu-check: no CUDA device here") and out.count("\n") == 1
+
+
+def test_the_makefiles_panel_is_the_perf_modules():
+    """make perf (the Makefile's PANEL17) and the reports/perf scripts (zcbench.jobs.perf's)
+    time the same 17 proxies."""
+    import re
+    from pathlib import Path
+
+    from zcbench.jobs.perf import PANEL17
+    from zcbench.proxies import resolve_proxies
+
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    assert re.search(r"^PANEL17 = (\S+)$", makefile, re.M).group(1) == PANEL17
+    assert len(resolve_proxies(PANEL17)) == 17

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from zcbench.engine.scoring import build_context, score_arch
+from zcbench.jobs.perf import PANEL17
 from zcbench.proxies import resolve_proxies
 from zcbench.spaces import get_space
 from zcbench.tables.data import minibatch
@@ -35,10 +36,6 @@ from zcbench.tables.datasets import dataset_info
 from zcbench.tables.selection import sample_indices
 
 SEVEN = "grad_norm,snip,grasp,fisher,jacob_cov,plain,synflow"
-PANEL17 = (
-    "epe_nas,fisher,flops,grad_norm,grasp,jacob_cov,l2_norm,meco,naswot,params,plain,snip,swap,"
-    "synaptic_diversity_tftas,synflow,zen,zico"
-)
 
 
 def main() -> int:

@@ -18,17 +18,13 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from zcbench.engine.scoring import score_arch
+from zcbench.jobs.perf import PANEL17
 from zcbench.proxies import resolve_proxies
 from zcbench.spaces import get_space
 from zcbench.tables.data import minibatch
 from zcbench.tables.datasets import dataset_info
 from zcbench.tables.selection import sample_indices
 
-#: the Makefile's PANEL17: the panel make perf measures, fixed while new proxies join "all"
-PANEL17 = (
-    "epe_nas,fisher,flops,grad_norm,grasp,jacob_cov,l2_norm,meco,naswot,params,plain,snip,swap,"
-    "synaptic_diversity_tftas,synflow,zen,zico"
-)
 #: autograd nodes whose total (children included) the note quotes
 NODES = ("NativeBatchNormBackwardBackward0", "ConvolutionBackwardBackward0")
 

@@ -21,6 +21,7 @@ import torch
 
 from zcbench.engine.runner import run_scoring
 from zcbench.engine.store import ResultStore
+from zcbench.jobs.perf import PANEL17
 from zcbench.proxies import resolve_proxies
 from zcbench.spaces import get_space
 from zcbench.tables.datasets import dataset_info
@@ -28,12 +29,9 @@ from zcbench.tables.selection import sample_indices
 
 SPACE_SIZE = 15_625
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
-#: the Makefile's PANEL17 (make perf) and the issue's cheap panel
+#: make perf's 17-proxy panel and the issue's cheap panel
 PANELS = {
-    "full (17 proxies)": (
-        "epe_nas,fisher,flops,grad_norm,grasp,jacob_cov,l2_norm,meco,naswot,params,plain,snip,"
-        "swap,synaptic_diversity_tftas,synflow,zen,zico"
-    ),
+    "full (17 proxies)": PANEL17,
     "cheap (synflow, naswot, meco, zico, params, flops)": "synflow,naswot,meco,zico,params,flops",
 }
 

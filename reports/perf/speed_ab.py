@@ -18,6 +18,7 @@ import zcbench.proxies.naswot as NW
 import zcbench.proxies.swap as SW
 import zcbench.proxies.zen as Z
 from zcbench.engine.scoring import score_arch
+from zcbench.jobs.perf import PANEL17
 from zcbench.proxies import resolve_proxies
 from zcbench.spaces import get_space
 from zcbench.tables.data import minibatch
@@ -59,12 +60,8 @@ def mode(old):
     ME.MeCo.on_forward = old_meco if old else new["me"]
 
 
-P17 = (
-    "epe_nas,fisher,flops,grad_norm,grasp,jacob_cov,l2_norm,meco,naswot,params,plain,snip,swap,"
-    "synaptic_diversity,synflow,zen,zico"
-)
 space, info = get_space("nb201"), dataset_info("cifar10")
-specs = resolve_proxies(P17)
+specs = resolve_proxies(PANEL17)
 batch = minibatch(info.name, 64, 0)
 archs = sample_indices(space, 20, 0)[: int(sys.argv[1])]
 score_arch(space, archs[0], batch, specs, num_classes=10)

@@ -31,6 +31,13 @@ from zcbench.tables.data import minibatch
 from zcbench.tables.datasets import dataset_info
 from zcbench.tables.selection import sample_indices
 
+#: the 17-proxy panel ``make perf`` measures (the Makefile's ``PANEL17``, which a test keeps
+#: equal to this), fixed so the figure stays comparable while new proxies join ``all``
+PANEL17 = (
+    "epe_nas,fisher,flops,grad_norm,grasp,jacob_cov,l2_norm,meco,naswot,params,plain,snip,swap,"
+    "synaptic_diversity_tftas,synflow,zen,zico"
+)
+
 
 def _sync(device: str) -> None:
     if torch.device(device).type == "cuda":
