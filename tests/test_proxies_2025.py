@@ -191,9 +191,11 @@ def test_new_proxies_on_nb201(nb201_scores):
 
 
 @pytest.mark.data
-def test_vkdnw_fast_path_equals_the_torch_func_path(nb201):
+@pytest.mark.parametrize("classes", [10, 100])
+def test_vkdnw_fast_path_equals_the_torch_func_path(nb201, classes):
     """The per-image delta trick (Conv2d / Linear / BatchNorm2d networks) gives the
-    Jacobian the authors' torch.func construction gives."""
+    Jacobian the authors' torch.func construction gives: one backward per class for 10
+    classes, and through the 64-feature classifier input for 100."""
     import copy
 
     from torch.func import replace_all_batch_norm_modules_
@@ -202,7 +204,7 @@ def test_vkdnw_fast_path_equals_the_torch_func_path(nb201):
     from zcbench.proxies.vkdnw import _per_image_network, per_image_jacobian
 
     torch.manual_seed(0)
-    model = nb201.build(nb201.parse(ARCH), 10)
+    model = nb201.build(nb201.parse(ARCH), classes)
     kaiming_fanin_init(model, torch.Generator().manual_seed(0))
     noise = torch.randn(6, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     generic = copy.deepcopy(model)
