@@ -115,6 +115,32 @@ def test_redundant_with():
     assert out == {"a": ["b (0.990)"], "b": ["a (0.990)"], "c": []}
 
 
+def test_choose_rule_takes_the_best_worst_dataset_then_the_fewest_members():
+    spear = pd.DataFrame(
+        {"c10": [0.93, 0.95, 0.95, 0.99], "in16": [0.90, 0.91, 0.91, 0.80]},
+        index=["A", "C", "B", "D"],
+    )
+    # C and B tie at 0.91 in the worst dataset; B has fewer members; D's 0.99 does not count
+    assert ensembles.choose_rule(spear) == "B"
+    assert set(ensembles.RULE_FAMILY) == set("ABCDEFGH")
+    assert ensembles.RULE_FAMILY["A"] == ensembles.ZC_ENSEMBLE
+
+
+def test_rule_score_derives_vkdnw_single_and_ranks_failures_last():
+    frame = pd.DataFrame(
+        {
+            "vkdnw_dim": [10.0, 20.0, 20.0, 5.0],
+            "vkdnw": [2.0, 0.1, 0.2, 1.0],
+            "meco": [1.0, 2.0, 3.0, np.nan],
+        }  # fmt: skip
+    )
+    dirs = {"vkdnw_dim": True, "vkdnw": True, "meco": True}
+    out = ensembles.rule_score(frame, dirs, ("vkdnw_single", "meco"))
+    # vkdnw_single ranks 2, 3, 4, 1 of 4; meco 2, 3, 4, and the failure last (1)
+    expected = np.log([2 / 4, 3 / 4, 4 / 4, 1 / 4]) + np.log([2 / 4, 3 / 4, 4 / 4, 1 / 4])
+    assert np.allclose(out.to_numpy(), expected)
+
+
 def test_az_nas_ranks_failures_last_and_vkdnw_single_is_lexicographic():
     frame = pd.DataFrame(
         {

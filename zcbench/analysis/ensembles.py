@@ -60,6 +60,49 @@ VKDNW_AGG_MEMBERS: tuple[str, ...] = ("jacob_cov", "az_expressivity", "az_traina
 ZC_ENSEMBLE: tuple[str, ...] = (*AZ_NAS_MEMBERS, "meco", "zico")
 
 
+#: the label-free rules a development sample chooses among (issue 18, reports/ensemble_dev/):
+#: each is AZ-NAS's log-rank sum (failures last) over its members, one rule for every dataset.
+#: The family and the choosing criterion (:func:`choose_rule`) were committed before any rule
+#: was computed on the development architectures, which are disjoint from the 1,000 that
+#: the report and the fidelity tables read. ``vkdnw_single`` is VKDNW's own ranking of
+#: (vkdnw_dim, vkdnw). A: the first rule (:data:`ZC_ENSEMBLE`); B-D add VKDNW (the best
+#: published label-free proxy) to it in three ways; E-F add our synaptic_diversity; G is
+#: VKDNW_agg plus MeCo and ZiCo; H is AZ-NAS plus VKDNW.
+RULE_FAMILY: dict[str, tuple[str, ...]] = {
+    "A": ZC_ENSEMBLE,
+    "B": (*ZC_ENSEMBLE, "vkdnw_single"),
+    "C": (*ZC_ENSEMBLE, "vkdnw_single", "jacob_cov"),
+    "D": (*AZ_NAS_MEMBERS, "meco", "vkdnw_single"),
+    "E": (*ZC_ENSEMBLE, "vkdnw_single", "synaptic_diversity"),
+    "F": (*ZC_ENSEMBLE, "synaptic_diversity"),
+    "G": (*VKDNW_AGG_MEMBERS, "vkdnw_single", "meco", "zico"),
+    "H": (*AZ_NAS_MEMBERS, "vkdnw_single"),
+}
+
+
+def rule_score(
+    scores: pd.DataFrame, directions: dict[str, bool], members: Sequence[str]
+) -> pd.Series:
+    """AZ-NAS's log-rank sum over ``members`` (failures last); ``vkdnw_single`` is derived
+    from the vkdnw_dim and vkdnw columns."""
+    frame = scores
+    dirs = directions
+    if "vkdnw_single" in members:
+        frame = scores.assign(vkdnw_single=vkdnw_single(scores))
+        dirs = {**directions, "vkdnw_single": True}
+    return log_rank(frame, dirs, members, failed_last=True)
+
+
+def choose_rule(spearman: pd.DataFrame) -> str:
+    """The rule (row; columns = datasets) with the highest worst-dataset Spearman on the
+    development sample; ties go to fewer members, then to the earlier name."""
+    worst = spearman.min(axis=1)
+    order = sorted(
+        spearman.index, key=lambda r: (-round(float(worst[r]), 4), len(RULE_FAMILY[r]), r)
+    )
+    return order[0]
+
+
 def _signed(scores: pd.DataFrame, members: Sequence[str], directions: dict[str, bool]):
     missing = [m for m in members if m not in scores.columns]
     if missing:
