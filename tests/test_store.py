@@ -207,6 +207,26 @@ def test_diff_reports_identical_and_differing_results(capsys, tmp_path):
     assert "recorded environments differ (threads unrecorded vs 7)" in capsys.readouterr().out
 
 
+def test_merge_adds_what_the_target_lacks_and_keeps_what_it_has(capsys, tmp_path):
+    common = ["score", "--batch-size", "8", "-q"]
+    a, b = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+    main([*common, "--proxies", "naswot,params", "--archs", "0,7", "--store", a])
+    main([*common, "--proxies", "naswot,params", "--archs", "7,9", "--store", b])
+    with sqlite3.connect(b) as conn:  # a result both hold, changed in the source
+        conn.execute("UPDATE results SET value = -1 WHERE arch_index = 7")
+    capsys.readouterr()
+    assert main(["merge", b, "--into", a, "--proxies", "params"]) == 0
+    assert f"{b}: 1 results added" in capsys.readouterr().out  # params of 9 only
+    assert main(["merge", b, "--into", a]) == 0
+    assert f"{b}: 1 results added to {a}" in capsys.readouterr().out  # naswot of 9
+    with ResultStore(a, readonly=True) as store:
+        frame = store.frame()
+    assert sorted(set(frame.arch_index)) == [0, 7, 9] and len(frame) == 6
+    assert (frame[frame.arch_index == 7].value != -1).all()  # the target's rows are kept
+    assert main(["merge", a, "--into", a]) == 2
+    assert "name it once" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -217,6 +237,7 @@ def test_diff_reports_identical_and_differing_results(capsys, tmp_path):
         (["score", "--archs", "0", "--device", "cuda:7"], "CUDA is not available"),
         (["score", "--archs", "0", "--workers", "0"], "--workers: expected an integer >= 1"),
         (["export", "--store", "/nonexistent.db", "--out", "x.csv"], "no results store"),
+        (["merge", "/nonexistent.db", "--into", "x.db"], "no results store"),
     ],
 )
 def test_score_errors_are_one_line(capsys, tmp_path, args, message):

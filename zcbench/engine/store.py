@@ -295,6 +295,28 @@ class ResultStore:
                 raise
             raise self._error(exc, f" (architecture {arch_index} not stored)") from None
 
+    def merge(self, source: ResultStore, where: str = "", params: Iterable[object] = ()) -> int:
+        """Copy ``source``'s results (optionally filtered by an SQL ``where``) that this
+        store lacks, in one transaction; a result both hold (same key: architecture,
+        dataset, proxy and version, seed, batch, sampling) is kept as this store has it.
+        Returns the number of rows added."""
+        if self.readonly:
+            raise ZCBenchError(f"results store {self.path} was opened read-only; cannot write")
+        rows = source._conn.execute(
+            "SELECT * FROM results" + (f" WHERE {where}" if where else ""), list(params)
+        ).fetchall()
+        before = len(self)
+        try:
+            with self._conn:
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO results VALUES (" + ",".join("?" * 18) + ")", rows
+                )
+        except sqlite3.OperationalError as exc:
+            if _result_code(exc) not in (_SQLITE_FULL, _SQLITE_READONLY):
+                raise
+            raise self._error(exc, " (nothing merged)") from None
+        return len(self) - before
+
     # -- reading ---------------------------------------------------------------------------
     def done(
         self,
