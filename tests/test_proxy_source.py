@@ -53,3 +53,27 @@ def test_combined_ensemble_is_rank_based(values):
     scores = np.stack([x, -x[::-1]], axis=1)
     transformed = np.stack([x**3 + 5 * x, np.exp(-x[::-1] / 100)], axis=1)  # monotone
     np.testing.assert_allclose(combined(scores), combined(transformed))
+
+
+def test_vkdnw_single_is_derived_from_the_stored_pair_as_the_ensemble_ranks_it(tmp_path, nb201):
+    import pandas as pd
+
+    from zcbench.analysis.ensembles import vkdnw_single
+
+    dims, values = [10.0, 20.0, 20.0, 5.0, 20.0], [2.0, 0.1, 0.2, 1.9, 2.19]
+    archs = [nb201.from_index(i) for i in range(5)]
+    with ResultStore(tmp_path / "s.db") as store:
+        source = StoreProxySource(store, nb201, "cifar10", "vkdnw_single,params", progress=False)
+        assert [s.name for s in source.specs] == ["vkdnw_dim", "vkdnw", "params"]
+        versions = {s.name: s.version for s in source.specs}
+        for arch, dim, value in zip(archs, dims, values, strict=True):
+            store.write(
+                [ProxyResult("vkdnw_dim", arch, dim, 0.0), ProxyResult("vkdnw", arch, value, 0.0)],
+                space="nb201", arch_index=nb201.index(arch), arch=nb201.to_str(arch),
+                dataset="cifar10", seed=0, batch_size=64, sampling="random", versions=versions,
+                dtype="float32", device="cpu", fused=True, packages={},
+            )  # fmt: skip
+        got = source.scores(archs)  # params is scored; the pair is read
+        assert got.shape == (5, 2) and source.label == "vkdnw_single+params"
+    expected = vkdnw_single(pd.DataFrame({"vkdnw_dim": dims, "vkdnw": values}))
+    assert list(np.argsort(got[:, 0])) == list(np.argsort(expected.to_numpy()))

@@ -28,6 +28,15 @@ from zcbench.proxies import resolve_proxies
 from zcbench.spaces.base import SearchSpace
 from zcbench.types import Arch
 
+#: members computed from stored proxies: name -> (the proxies it reads, its signed value from
+#: theirs). ``vkdnw_single`` is VKDNW's ranking of (number of parameter tensors, vkdnw), as
+#: :func:`zcbench.analysis.ensembles.vkdnw_single`: vkdnw is an entropy of nine deciles
+#: (0 to log 9 < 10), so 10 * vkdnw_dim + vkdnw orders architectures exactly as the pair does;
+#: it is NaN (worst) where vkdnw failed.
+DERIVED: dict[str, tuple[tuple[str, ...], object]] = {
+    "vkdnw_single": (("vkdnw_dim", "vkdnw"), lambda dim, value: 10.0 * dim + value),
+}
+
 
 class StoreProxySource:
     def __init__(
@@ -47,7 +56,11 @@ class StoreProxySource:
         workers: int = 1,
         address: str | None = None,
     ) -> None:
-        self.specs = resolve_proxies(proxies if isinstance(proxies, str) else ",".join(proxies))
+        names = [p.strip() for p in (proxies.split(",") if isinstance(proxies, str) else proxies)]
+        #: the members searchers combine: stored proxies and :data:`DERIVED` ones
+        self.members = list(names)
+        inputs = [q for p in names for q in (DERIVED[p][0] if p in DERIVED else (p,))]
+        self.specs = resolve_proxies(",".join(dict.fromkeys(inputs)))
         self.proxies = [s.name for s in self.specs]
         self.signs = np.array([1.0 if s.higher_is_better else -1.0 for s in self.specs])
         self.store = store
@@ -65,7 +78,22 @@ class StoreProxySource:
 
     @property
     def label(self) -> str:
-        return "+".join(self.proxies)
+        return "+".join(self.members)
+
+    def _members(self, signed: np.ndarray) -> np.ndarray:
+        """(n, members) from (n, stored proxies) signed scores."""
+        if self.members == self.proxies:
+            return signed
+        column = {p: i for i, p in enumerate(self.proxies)}
+        out = []
+        for m in self.members:
+            if m in DERIVED:
+                needs, fn = DERIVED[m]
+                with np.errstate(invalid="ignore"):
+                    out.append(fn(*(signed[:, column[q]] for q in needs)))  # type: ignore[operator]
+            else:
+                out.append(signed[:, column[m]])
+        return np.stack(out, axis=1)
 
     def _read(self, indices: Sequence[int]) -> None:
         column = {p: i for i, p in enumerate(self.proxies)}
@@ -99,7 +127,7 @@ class StoreProxySource:
         return sorted(i for i, c in count.items() if c == len(versions))
 
     def scores(self, archs: Sequence[Arch]) -> np.ndarray:
-        """(len(archs), n_proxies) signed scores; NaN where a proxy failed."""
+        """(len(archs), members) signed scores; NaN where a proxy failed."""
         indices = [self.space.index(a) for a in archs]
         missing = list(dict.fromkeys(i for i in indices if i not in self._cache))
         if missing:
@@ -126,7 +154,9 @@ class StoreProxySource:
                         f"scored {len(lost)} architectures but could not read them back from "
                         f"the store (first: {lost[0]})"
                     )
-        return np.stack([self._cache[i] for i in indices]) if indices else np.empty((0, 0))
+        if not indices:
+            return np.empty((0, 0))
+        return self._members(np.stack([self._cache[i] for i in indices]))
 
 
 #: how several proxies combine: ``mean`` (mean normalised rank) or ``log`` (AZ-NAS's sum of
