@@ -105,6 +105,21 @@ def test_proxy_matrix_is_signed_by_direction():
     assert m.loc["a", "c"] == pytest.approx(spearman(X, Y))
 
 
+def test_wide_scores_reads_the_newest_version_of_a_proxy():
+    long = pd.DataFrame(
+        {
+            "arch_index": [0, 1, 0, 1, 0],
+            "proxy": ["a", "a", "a", "a", "b"],
+            "proxy_version": [1, 1, 2, 2, 1],
+            "value": [1.0, 2.0, 10.0, 20.0, 5.0],
+            "status": ["ok"] * 5,
+        }
+    )
+    wide = wide_scores(long)
+    assert wide["a"].tolist() == [10.0, 20.0] and wide.loc[0, "b"] == 5.0
+    assert wide_scores(long.iloc[::-1])["a"].tolist() == [10.0, 20.0]  # whatever the order
+
+
 def test_wide_scores_and_table_rows():
     long = pd.DataFrame(
         {

@@ -254,8 +254,11 @@ def panel_rows(long: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
 
 def wide_scores(long: pd.DataFrame) -> pd.DataFrame:
     """A long store frame (``arch_index, proxy, value, status``) as architecture x proxy
-    values; failed results are NaN (so they count as failures, never as 0)."""
+    values; failed results are NaN (so they count as failures, never as 0). Where a store
+    holds a proxy at several versions (``proxy_version``), the newest is read."""
     ok = long.assign(value=long["value"].where(long["status"] == "ok"))
+    if "proxy_version" in ok:
+        ok = ok.sort_values("proxy_version", ascending=False, kind="stable")
     return ok.pivot_table(
         index="arch_index", columns="proxy", values="value", aggfunc="first", dropna=False
     )
