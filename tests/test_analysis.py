@@ -189,3 +189,13 @@ def test_zc_searchers_draw_from_the_stored_pool(tmp_path, nb201):
         assert source.scored == 0  # nothing outside the store was scored
         with pytest.raises(ZCBenchError, match="unknown pool"):
             run_once("zc:pool=disk", nb201, table, "cifar10", 1, 0, proxy_source=source)
+
+
+def test_the_dev_rule_is_the_one_the_development_sample_chose():
+    from pathlib import Path
+
+    dev = pd.read_csv(Path(__file__).parents[1] / "reports/ensemble_dev/dev.csv")
+    chosen = set(dev.loc[dev["chosen"], "rule"])
+    assert chosen == {ensembles.ZC_DEV_RULE}
+    wide = dev.pivot(index="rule", columns="dataset", values="spearman")
+    assert ensembles.choose_rule(wide) == ensembles.ZC_DEV_RULE

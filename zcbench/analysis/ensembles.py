@@ -93,6 +93,24 @@ def rule_score(
     return log_rank(frame, dirs, members, failed_last=True)
 
 
+#: the rule the development sample chose (``reports/ensemble_dev/dev.md``, by
+#: :func:`choose_rule`); ``tests/test_analysis.py`` checks it against that file's choice
+ZC_DEV_RULE = "C"
+
+
+def rule_needs(members: Sequence[str]) -> tuple[str, ...]:
+    """The stored proxies a rule reads (``vkdnw_single`` reads vkdnw_dim and vkdnw)."""
+    out: list[str] = []
+    for m in members:
+        out += ["vkdnw_dim", "vkdnw"] if m == "vkdnw_single" else [m]
+    return tuple(dict.fromkeys(out))
+
+
+def zc_dev(scores: pd.DataFrame, directions: dict[str, bool]) -> pd.Series:
+    """zcbench's label-free rule chosen on the development sample (:data:`ZC_DEV_RULE`)."""
+    return rule_score(scores, directions, RULE_FAMILY[ZC_DEV_RULE]).rename("zc_dev")
+
+
 def choose_rule(spearman: pd.DataFrame) -> str:
     """The rule (row; columns = datasets) with the highest worst-dataset Spearman on the
     development sample; ties go to fewer members, then to the earlier name."""

@@ -72,10 +72,14 @@ def _ensemble_rows(
     from zcbench.analysis.correlate import wide_scores
     from zcbench.analysis.ensembles import (
         AZ_NAS_MEMBERS,
+        RULE_FAMILY,
         VKDNW_AGG_MEMBERS,
+        ZC_DEV_RULE,
         ZC_ENSEMBLE,
         az_nas,
+        rule_needs,
         vkdnw_agg,
+        zc_dev,
         zc_ensemble,
     )
 
@@ -88,6 +92,7 @@ def _ensemble_rows(
             lambda: vkdnw_agg(wide, directions),
         ),
         "zc_ensemble": (ZC_ENSEMBLE, lambda: zc_ensemble(wide, directions)),
+        "zc_dev": (rule_needs(RULE_FAMILY[ZC_DEV_RULE]), lambda: zc_dev(wide, directions)),
     }
     rows = []
     for name, (members, make) in makers.items():

@@ -16,7 +16,7 @@ per-dataset tuning on the test set"):
        meco,zico,vkdnw,vkdnw_dim,jacob_cov,synaptic_diversity --archs "$(cat \\
            reports/ensemble_dev/archs.txt)" --seed 0 --batch-size 64 \\
            --store reports/ensemble_dev/dev.db --workers 2 --threads 1; done
-       .venv/bin/python reports/ensemble_dev/select.py
+       .venv/bin/python reports/ensemble_dev/choose.py
 
    writes ``dev.md`` / ``dev.csv`` (every candidate on the development sample, and the
    choice), and, where the 1,000 fidelity architectures have every member scored
@@ -83,12 +83,12 @@ def _markdown(frame: pd.DataFrame, choice: str, title: str) -> str:
     wide = frame.pivot(index="rule", columns="dataset", values="spearman")[
         [d for d in DATASETS if d in set(frame["dataset"])]
     ]
-    wide["worst"] = wide.min(axis=1)
+    wide["worst"] = wide.min(axis=1, skipna=False)
     lines = [f"# {title}", "", "| rule | members | " + " | ".join(wide.columns) + " |"]
     lines.append("|---|---|" + "---|" * len(wide.columns))
     for rule, row in wide.iterrows():
         mark = f"**{rule}** (chosen)" if rule == choice else rule
-        cells = " | ".join(f"{v:.3f}" for v in row)
+        cells = " | ".join("not scored" if v != v else f"{v:.3f}" for v in row)
         lines.append(f"| {mark} | {' + '.join(RULE_FAMILY[rule])} | {cells} |")
     n = frame.groupby("dataset")["n"].max().to_dict()
     lines += ["", "Architectures per dataset: " + ", ".join(f"{d} {n[d]}" for d in wide.columns
@@ -117,7 +117,7 @@ def main() -> None:
     test.to_csv(HERE / "test.csv", index=False)
     (HERE / "test.md").write_text(
         _markdown(test, choice, "The same rules on the 1,000 fidelity architectures (read once)")
-        + "\nA dataset's column is missing where a member is not yet scored on all 1,000.\n"
+        + "\n'not scored': a member (vkdnw) is not yet scored on all 1,000 of that dataset.\n"
     )
     print((HERE / "test.md").read_text())
 
