@@ -118,6 +118,9 @@ def test_wide_scores_reads_the_newest_version_of_a_proxy():
     wide = wide_scores(long)
     assert wide["a"].tolist() == [10.0, 20.0] and wide.loc[0, "b"] == 5.0
     assert wide_scores(long.iloc[::-1])["a"].tolist() == [10.0, 20.0]  # whatever the order
+    from zcbench.analysis.correlate import newest_versions
+
+    assert len(newest_versions(long)) == 3  # a's version-1 rows are dropped, b's kept
 
 
 def test_wide_scores_and_table_rows():

@@ -252,13 +252,22 @@ def panel_rows(long: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     return (pd.concat(keep) if keep else long), left_out
 
 
+def newest_versions(long: pd.DataFrame) -> pd.DataFrame:
+    """The rows of each (dataset, proxy)'s newest ``proxy_version``: a store that holds a
+    proxy at several versions (rescored after a change) is read at the newest only."""
+    if "proxy_version" not in long or long.empty:
+        return long
+    keys = [k for k in ("space", "dataset", "proxy") if k in long]
+    newest = long.groupby(keys)["proxy_version"].transform("max")
+    return long[long["proxy_version"] == newest]
+
+
 def wide_scores(long: pd.DataFrame) -> pd.DataFrame:
     """A long store frame (``arch_index, proxy, value, status``) as architecture x proxy
     values; failed results are NaN (so they count as failures, never as 0). Where a store
-    holds a proxy at several versions (``proxy_version``), the newest is read."""
+    holds a proxy at several versions, the newest is read (:func:`newest_versions`)."""
+    long = newest_versions(long)
     ok = long.assign(value=long["value"].where(long["status"] == "ok"))
-    if "proxy_version" in ok:
-        ok = ok.sort_values("proxy_version", ascending=False, kind="stable")
     return ok.pivot_table(
         index="arch_index", columns="proxy", values="value", aggfunc="first", dropna=False
     )

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from zcbench.analysis.anchors import published, reference_rho
+from zcbench.analysis.correlate import newest_versions
 from zcbench.engine.store import ResultStore
 from zcbench.errors import ZCBenchError
 from zcbench.proxies import get_proxy
@@ -35,6 +36,7 @@ def fidelity_table(
         "space = ? AND dataset = ? AND seed = ? AND batch_size = ?",
         (space, dataset, seed, batch_size),
     )
+    frame = newest_versions(frame)
     truth = table.get(dataset, target)
     if truth.isna().all():
         raise ZCBenchError(f"{target} is not in the {dataset} table (every value is missing)")

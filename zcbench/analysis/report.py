@@ -41,6 +41,7 @@ from zcbench.analysis.anchors import records
 from zcbench.analysis.correlate import (
     _top_set,
     correlation_table,
+    newest_versions,
     paired_spearman_difference,
     panel_rows,
     proxy_matrix,
@@ -572,7 +573,7 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
         )
     if config.archs is not None:
         frame = frame[frame["arch_index"].isin(list(config.archs))]
-    frame, left_out = panel_rows(frame)
+    frame, left_out = panel_rows(newest_versions(frame))
     datasets = list(config.datasets or sorted(frame["dataset"].unique()))
     out.mkdir(parents=True, exist_ok=True)  # after the checks: a failed report leaves nothing
     all_rows, figures, matrices, paired, curves = [], [], {}, {}, []
