@@ -52,6 +52,11 @@ def main() -> None:
                     "protocol": protocol,
                     "folder": folder.name,
                     "searcher": r["searcher"],
+                    "ranking": "-"
+                    if not str(r["searcher"]).startswith("zc")
+                    else "zc_dev"
+                    if folder.name.endswith("_zc_dev")
+                    else "zc_ensemble",
                     "dataset": r["dataset"],
                     "runs": int(r["runs"]),
                     "mean_test_acc": r["mean_test_acc"],
@@ -71,8 +76,10 @@ def main() -> None:
         "",
         "Mean final test accuracy (test_acc_200ep of the incumbent) over the runs, with the 95% "
         "t-interval of the mean. The zero-cost searchers rank candidates with zcbench's "
-        "label-free ensemble (zc_ensemble: AZ-NAS's log-rank sum over az_expressivity, "
-        "az_progressivity, az_trainability, flops, meco and zico) drawn from the committed "
+        "label-free ensembles (`ranking`; zc_ensemble: AZ-NAS's log-rank sum over "
+        "az_expressivity, az_progressivity, az_trainability, flops, meco and zico; zc_dev, in "
+        "the folders ending _zc_dev: the same plus vkdnw_single and jacob_cov, the rule a "
+        "development sample chose, reports/ensemble_dev/) drawn from the committed "
         "1,000-architecture fidelity sample (`pool=stored`), because scoring the whole space "
         "with that ensemble costs about 13 CPU-hours per dataset here. With n=1000 every run "
         "ranks the same pool, so runs differ only in the evolution; `pool_best` is the best "
