@@ -159,3 +159,15 @@ def test_report_opens_with_the_leaderboard_and_folds_the_tables(store, tmp_path)
     shifted = board.assign(spearman=board.spearman - 0.01)
     beside = leaderboard_text(board, "test_acc_200ep", shifted)
     assert "reference  diff" in beside and beside.count("+0.010") == board.proxy.nunique()
+
+
+def test_records_line_shows_a_dash_where_a_dataset_lacks_the_ensemble():
+    from zcbench.analysis.report import _records_line
+
+    recs = pd.DataFrame(
+        {
+            "dataset": ["cifar10", "cifar100"],
+            "label-free: zc_dev": ["0.944 [0.94, 0.95]", float("nan")],
+        }
+    )
+    assert _records_line(recs).endswith("label-free: zc_dev 0.944 / -")

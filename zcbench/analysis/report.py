@@ -887,7 +887,9 @@ def _records_line(recs: pd.DataFrame) -> str:
         "100 labels: cv-chosen trees on proxies + graph",
     ):
         if col in recs:
-            values = " / ".join(v.split(" [")[0] for v in recs[col].astype(str))
+            # a dataset without the column's row (zc_dev before vkdnw is scored) shows "-"
+            cells = recs[col].astype(object).where(recs[col].notna(), "-")
+            values = " / ".join(str(v).split(" [")[0] for v in cells)
             parts.append(f"{col} {values}")
     datasets = " / ".join(recs["dataset"])
     return f"Against the published records ({datasets}): " + "; ".join(parts)
