@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from zcbench.analysis.correlate import bootstrap_spearman, spearman, wide_scores
-from zcbench.analysis.ensembles import RULE_FAMILY, choose_rule, rule_score
+from zcbench.analysis.ensembles import RULE_FAMILY, choose_rule, rule_needs, rule_score
 from zcbench.engine.store import ResultStore
 from zcbench.proxies import get_proxy
 from zcbench.tables.benchmarks import load_nb201_table
@@ -57,9 +57,7 @@ def _table(path: Path, archs: list[int] | None, table) -> pd.DataFrame:  # noqa:
         dirs = {p: get_proxy(p).higher_is_better for p in wide.columns}
         y = table.get(dataset, "test_acc_200ep").reindex(wide.index)
         for rule, members in RULE_FAMILY.items():
-            need = {"vkdnw", "vkdnw_dim"} if "vkdnw_single" in members else set()
-            need |= set(members) - {"vkdnw_single"}
-            if not need <= set(wide.columns):
+            if not set(rule_needs(members)) <= set(wide.columns):
                 continue
             values = rule_score(wide, dirs, members)
             keep = values.notna() & y.notna()
