@@ -9,6 +9,8 @@ import importlib
 import pkgutil
 
 from zcbench.proxies.base import (
+    DERIVED,
+    DerivedMember,
     HookProxy,
     OwnProxy,
     ProxyContext,
@@ -17,6 +19,8 @@ from zcbench.proxies.base import (
     ProxySpec,
     get_proxy,
     list_proxies,
+    member_inputs,
+    register_derived,
     register_proxy,
     resolve_proxies,
 )
@@ -26,5 +30,6 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module not in _HELPERS and not _module.startswith("_"):
         importlib.import_module(f"{__name__}.{_module}")
 
-__all__ = ["HookProxy", "OwnProxy", "ProxyContext", "ProxyFailure", "ProxySkipped", "ProxySpec",
-           "get_proxy", "list_proxies", "register_proxy", "resolve_proxies"]  # fmt: skip
+__all__ = ["DERIVED", "DerivedMember", "HookProxy", "OwnProxy", "ProxyContext", "ProxyFailure",
+           "ProxySkipped", "ProxySpec", "get_proxy", "list_proxies", "member_inputs",
+           "register_derived", "register_proxy", "resolve_proxies"]  # fmt: skip

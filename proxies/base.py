@@ -32,9 +32,9 @@ import copy
 import fnmatch
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import torch
 from torch import nn
@@ -425,6 +425,39 @@ def list_proxies(pattern: str = "*") -> list[str]:
     """Registered names matching a shell-style pattern (``syn*``), sorted."""
     _load_entry_points()
     return sorted(n for n in _REGISTRY if fnmatch.fnmatchcase(n, pattern))
+
+
+@dataclass(frozen=True)
+class DerivedMember:
+    """A ranking member computed from stored proxies' values, not scored itself: ``needs``
+    names the proxies it reads, ``combine`` maps their *signed* values (numpy arrays, higher =
+    better, NaN where a proxy failed) to its own signed value."""
+
+    name: str
+    needs: tuple[str, ...]
+    combine: Callable[..., Any]
+
+
+#: derived members by name; searchers rank them like stored proxies, and the analysis reads
+#: the proxies they need (:func:`member_inputs`)
+DERIVED: dict[str, DerivedMember] = {}
+
+
+def register_derived(name: str, needs: tuple[str, ...], combine: Callable[..., Any]) -> None:
+    """Register a derived member (its ``needs`` must be registered proxies)."""
+    if name in _REGISTRY:
+        raise ValueError(f"{name!r} is a registered proxy; a derived member needs its own name")
+    unknown = [q for q in needs if q not in _REGISTRY]
+    if unknown:
+        raise UnknownNameError(f"derived member {name!r} reads unregistered proxies {unknown}")
+    DERIVED[name] = DerivedMember(name, tuple(needs), combine)
+
+
+def member_inputs(members: Sequence[str]) -> tuple[str, ...]:
+    """The stored proxies a list of members reads: a derived member's ``needs``, any other
+    member itself; first appearance kept, duplicates dropped."""
+    out = [q for m in members for q in (DERIVED[m].needs if m in DERIVED else (m,))]
+    return tuple(dict.fromkeys(out))
 
 
 def resolve_proxies(text: str) -> list[ProxySpec]:

@@ -41,7 +41,13 @@ import torch
 from torch import nn
 from torch.func import functional_call, jacrev, replace_all_batch_norm_modules_, vmap
 
-from zcbench.proxies.base import OwnProxy, ProxyContext, ProxySkipped, register_proxy
+from zcbench.proxies.base import (
+    OwnProxy,
+    ProxyContext,
+    ProxySkipped,
+    register_derived,
+    register_proxy,
+)
 from zcbench.proxies.layers import kaiming_fanin_init
 
 PAPER = (
@@ -329,3 +335,14 @@ class VKDNW(OwnProxy):
 class VKDNWDim(OwnProxy):
     def score(self, ctx: ProxyContext) -> float:
         return float(sum(1 for _ in ctx.initial_model().parameters()))
+
+
+def _single(dim, value):
+    """VKDNW_single's order as one number: vkdnw is an entropy of nine deciles (0 to log 9 <
+    10), so 10 * d + vkdnw orders architectures exactly as the pair (d, vkdnw) does
+    (:func:`zcbench.analysis.ensembles.vkdnw_single` ranks the pair itself); NaN (worst)
+    where vkdnw failed."""
+    return 10.0 * dim + value
+
+
+register_derived("vkdnw_single", ("vkdnw_dim", "vkdnw"), _single)

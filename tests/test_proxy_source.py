@@ -77,3 +77,21 @@ def test_vkdnw_single_is_derived_from_the_stored_pair_as_the_ensemble_ranks_it(t
         assert got.shape == (5, 2) and source.label == "vkdnw_single+params"
     expected = vkdnw_single(pd.DataFrame({"vkdnw_dim": dims, "vkdnw": values}))
     assert list(np.argsort(got[:, 0])) == list(np.argsort(expected.to_numpy()))
+
+
+def test_derived_members_are_one_table_read_by_search_and_analysis():
+    from zcbench.analysis.ensembles import rule_needs
+    from zcbench.errors import UnknownNameError
+    from zcbench.proxies import DERIVED, get_proxy, member_inputs, register_derived
+
+    for member in DERIVED.values():  # every input is a registered proxy
+        assert all(get_proxy(q).name == q for q in member.needs)
+    assert member_inputs(["flops", "vkdnw_single", "vkdnw", "flops"]) == (
+        "flops", "vkdnw_dim", "vkdnw",
+    )  # fmt: skip
+    assert rule_needs(["vkdnw_single", "jacob_cov"]) == ("vkdnw_dim", "vkdnw", "jacob_cov")
+    with pytest.raises(ValueError, match="registered proxy"):
+        register_derived("synflow", ("params",), lambda p: p)
+    with pytest.raises(UnknownNameError, match="unregistered"):
+        register_derived("my_member", ("no_such_proxy",), lambda p: p)
+    assert "my_member" not in DERIVED

@@ -39,6 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from zcbench.analysis.correlate import signed_scores
+from zcbench.proxies import member_inputs
 
 #: pairwise comparisons held in memory at once by :func:`vote`
 BLOCK_CELLS = 4_000_000
@@ -99,11 +100,9 @@ ZC_DEV_RULE = "C"
 
 
 def rule_needs(members: Sequence[str]) -> tuple[str, ...]:
-    """The stored proxies a rule reads (``vkdnw_single`` reads vkdnw_dim and vkdnw)."""
-    out: list[str] = []
-    for m in members:
-        out += ["vkdnw_dim", "vkdnw"] if m == "vkdnw_single" else [m]
-    return tuple(dict.fromkeys(out))
+    """The stored proxies a rule reads (a derived member such as ``vkdnw_single`` reads its
+    :data:`zcbench.proxies.DERIVED` inputs, vkdnw_dim and vkdnw)."""
+    return member_inputs(members)
 
 
 def zc_dev(scores: pd.DataFrame, directions: dict[str, bool]) -> pd.Series:

@@ -24,18 +24,9 @@ from scipy import stats
 from zcbench.engine.runner import run_scoring
 from zcbench.engine.store import ResultStore
 from zcbench.errors import ZCBenchError
-from zcbench.proxies import resolve_proxies
+from zcbench.proxies import DERIVED, member_inputs, resolve_proxies
 from zcbench.spaces.base import SearchSpace
 from zcbench.types import Arch
-
-#: members computed from stored proxies: name -> (the proxies it reads, its signed value from
-#: theirs). ``vkdnw_single`` is VKDNW's ranking of (number of parameter tensors, vkdnw), as
-#: :func:`zcbench.analysis.ensembles.vkdnw_single`: vkdnw is an entropy of nine deciles
-#: (0 to log 9 < 10), so 10 * vkdnw_dim + vkdnw orders architectures exactly as the pair does;
-#: it is NaN (worst) where vkdnw failed.
-DERIVED: dict[str, tuple[tuple[str, ...], object]] = {
-    "vkdnw_single": (("vkdnw_dim", "vkdnw"), lambda dim, value: 10.0 * dim + value),
-}
 
 
 class StoreProxySource:
@@ -57,10 +48,10 @@ class StoreProxySource:
         address: str | None = None,
     ) -> None:
         names = [p.strip() for p in (proxies.split(",") if isinstance(proxies, str) else proxies)]
-        #: the members searchers combine: stored proxies and :data:`DERIVED` ones
+        #: the members searchers combine: stored proxies and derived ones
+        #: (:data:`zcbench.proxies.DERIVED`, e.g. ``vkdnw_single``)
         self.members = list(names)
-        inputs = [q for p in names for q in (DERIVED[p][0] if p in DERIVED else (p,))]
-        self.specs = resolve_proxies(",".join(dict.fromkeys(inputs)))
+        self.specs = resolve_proxies(",".join(member_inputs(names)))
         self.proxies = [s.name for s in self.specs]
         self.signs = np.array([1.0 if s.higher_is_better else -1.0 for s in self.specs])
         self.store = store
@@ -88,9 +79,9 @@ class StoreProxySource:
         out = []
         for m in self.members:
             if m in DERIVED:
-                needs, fn = DERIVED[m]
+                inputs = (signed[:, column[q]] for q in DERIVED[m].needs)
                 with np.errstate(invalid="ignore"):
-                    out.append(fn(*(signed[:, column[q]] for q in needs)))  # type: ignore[operator]
+                    out.append(DERIVED[m].combine(*inputs))
             else:
                 out.append(signed[:, column[m]])
         return np.stack(out, axis=1)
