@@ -19,6 +19,11 @@ Our choices, where those papers leave room (or differ):
   architectures and would need fresh proxy scores each step);
 * initial design: the top ``init`` of the pool by proxy score (a zero-cost warm start, as
   ``zc-rea``), then one query per step by upper confidence bound, mean + ``kappa`` x std.
+
+``pool`` and ``agg`` are ``zc``'s (:mod:`zero_cost`): ``pool=stored`` draws the candidates from
+the architectures the store already scored with every proxy, and ``agg`` orders the initial
+design (mean normalised rank, or AZ-NAS's log-rank sum with ``agg=log``); the surrogate sees
+every member's own rank either way.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from scipy import stats
 from sklearn.ensemble import RandomForestRegressor
 
 from zcbench.searchers.base import Searcher, register_searcher
-from zcbench.searchers.zero_cost import ranked_candidates
+from zcbench.searchers.zero_cost import check_options, ranked_candidates
 from zcbench.spaces.base import SearchSpace
 from zcbench.types import Arch
 
@@ -47,11 +52,15 @@ class PredictorGuided(Searcher):
         init: int = 10,
         trees: int = 100,
         kappa: float = 0.5,
+        pool: str = "space",
+        agg: str = "mean",
     ) -> None:
         super().__init__(space, seed)
         if init < 2 or n < init:
             raise ValueError(f"predictor needs 2 <= init <= n; got init={init}, n={n}")
+        check_options("predictor", pool, agg)
         self.n, self.init, self.trees, self.kappa = n, init, trees, kappa
+        self.pool, self.agg = pool, agg
         self._pool: list[Arch] | None = None
         self._features: np.ndarray | None = None
         self._asked: set[int] = set()

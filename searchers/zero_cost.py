@@ -33,7 +33,7 @@ from zcbench.types import Arch
 POOLS: tuple[str, ...] = ("space", "stored")
 
 
-def _check_options(name: str, pool: str, agg: str) -> None:
+def check_options(name: str, pool: str, agg: str) -> None:
     if pool not in POOLS:
         raise ValueError(f"{name}: unknown pool {pool!r}; expected one of {', '.join(POOLS)}")
     if agg not in AGGREGATIONS:
@@ -76,7 +76,7 @@ class ZeroCostSearch(Searcher):
         super().__init__(space, seed)
         if n < 1:
             raise ValueError(f"zc needs n >= 1 candidates; got {n}")
-        _check_options("zc", pool, agg)
+        check_options("zc", pool, agg)
         self.n, self.pool, self.agg = n, pool, agg
         self._ranked: list[Arch] | None = None
 
@@ -106,7 +106,7 @@ class ZeroCostWarmREA(RegularizedEvolution):
         super().__init__(space, seed, population=population, sample_size=sample_size)
         if n < population:
             raise ValueError(f"zc-rea needs n >= population ({population}); got {n}")
-        _check_options("zc-rea", pool, agg)
+        check_options("zc-rea", pool, agg)
         self.n, self.pool, self.agg = n, pool, agg
         self._warm: list[Arch] | None = None
 

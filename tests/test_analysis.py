@@ -186,9 +186,17 @@ def test_zc_searchers_draw_from_the_stored_pool(tmp_path, nb201):
             "zc:n=100:pool=stored:agg=log", nb201, table, "cifar10", 6, 0, proxy_source=source
         )
         assert sorted(trace["index"]) == [3, 50, 700, 4000, 9000, 12000]
+        predictor = run_once(
+            "predictor:n=100:init=2:trees=5:pool=stored:agg=log", nb201, table, "cifar10", 5, 0,
+            proxy_source=source,
+        )  # fmt: skip
+        assert set(predictor["index"]) <= {3, 50, 700, 4000, 9000, 12000}
+        assert len(set(predictor["index"])) == 5  # distinct pool members, no repeats
         assert source.scored == 0  # nothing outside the store was scored
         with pytest.raises(ZCBenchError, match="unknown pool"):
             run_once("zc:pool=disk", nb201, table, "cifar10", 1, 0, proxy_source=source)
+        with pytest.raises(ZCBenchError, match="unknown agg"):
+            run_once("predictor:agg=max", nb201, table, "cifar10", 1, 0, proxy_source=source)
 
 
 def test_the_dev_rule_is_the_one_the_development_sample_chose():

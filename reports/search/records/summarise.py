@@ -25,6 +25,8 @@ TARGETS = {
                   "best published training-free search about 93.8 / 72.2 / 45.0 "
                   "(APD 93.76 / 72.22 / 45.03)"),
 }  # fmt: skip
+#: the searchers that read the ensemble (the others see the signal only)
+GUIDED = ("zc", "zc-rea", "predictor")
 OPTIMUM = {"cifar10": 94.37, "cifar100": 73.51, "ImageNet16-120": 47.31}
 
 
@@ -53,7 +55,7 @@ def main() -> None:
                     "folder": folder.name,
                     "searcher": r["searcher"],
                     "ranking": "-"
-                    if not str(r["searcher"]).startswith("zc")
+                    if str(r["searcher"]).split(":")[0] not in GUIDED
                     else "zc_dev"
                     if folder.name.endswith("_zc_dev")
                     else "zc_ensemble",
@@ -82,7 +84,10 @@ def main() -> None:
         "development sample chose, reports/ensemble_dev/) drawn from the committed "
         "1,000-architecture fidelity sample (`pool=stored`), because scoring the whole space "
         "with that ensemble costs about 13 CPU-hours per dataset here. With n=1000 every run "
-        "ranks the same pool, so runs differ only in the evolution; `pool_best` is the best "
+        "ranks the same pool, so runs differ only in the evolution (or, for `predictor`, in "
+        "the random forest's draws: BANANAS's loop, its initial design the ensemble's top 10 and "
+        "its features the cell's one-hot encoding plus each member's rank, folders ending "
+        "_predictor); `pool_best` is the best "
         "architecture in the pool, the ceiling of any zero-query pick (on CIFAR-10 the pool "
         "happens to hold the space's optimum). The signal the searchers see is in the folder "
         "name (valid_acc_12ep: NATS's protocol; valid_acc_200ep: the table's final validation "
