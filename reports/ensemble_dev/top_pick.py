@@ -1,0 +1,63 @@
+"""How well each label-free rule picks at the very top, on the development sample.
+
+Spearman over a whole pool says little about a zero-query search, which keeps only the
+top-1. This reads, on the 300 development architectures (``dev.db``, disjoint from the 1,000
+fidelity architectures), the NASWOT protocol for every rule of
+:data:`~zcbench.analysis.ensembles.RULE_FAMILY` and for single members: draw 100 of the 300
+(200 draws, numpy seed 0), keep the rule's top-1, average its test_acc_200ep. ``oracle`` is
+the best architecture of each draw, averaged the same way. Nothing is chosen from it; it
+says whether any candidate could reach the zero-query targets before a search is run.
+
+    .venv/bin/python reports/ensemble_dev/top_pick.py   # writes top_pick.md / top_pick.csv
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from choose import DATASETS, HERE, _wide  # a script beside choose.py
+
+from zcbench.analysis.ensembles import RULE_FAMILY, rule_needs, rule_score
+from zcbench.proxies import get_proxy
+from zcbench.tables.benchmarks import load_nb201_table
+
+SINGLE = ("meco", "zico", "flops", "vkdnw_single", "jacob_cov", "az_expressivity",
+          "synaptic_diversity")  # fmt: skip
+N, DRAWS = 100, 200
+
+
+def main() -> None:
+    table = load_nb201_table()
+    candidates = {**RULE_FAMILY, **{p: (p,) for p in SINGLE}}
+    rows = []
+    for dataset in DATASETS:
+        wide = _wide(HERE / "dev.db", dataset)
+        dirs = {p: get_proxy(p).higher_is_better for p in wide.columns}
+        y = table.get(dataset, "test_acc_200ep").reindex(wide.index).to_numpy()
+        rng = np.random.default_rng(0)
+        draws = [rng.choice(len(wide), N, replace=False) for _ in range(DRAWS)]
+        rows.append({"rule": "oracle", "dataset": dataset,
+                     "mean_pick": np.mean([y[idx].max() for idx in draws])})  # fmt: skip
+        for name, members in candidates.items():
+            if not set(rule_needs(members)) <= set(wide.columns):
+                continue
+            s = rule_score(wide, dirs, members).to_numpy()
+            s = np.where(np.isnan(s), -np.inf, s)
+            picks = [y[idx[np.argmax(s[idx])]] for idx in draws]
+            rows.append({"rule": name, "dataset": dataset, "mean_pick": float(np.mean(picks))})
+    frame = pd.DataFrame(rows)
+    frame["mean_pick"] = frame["mean_pick"].round(2)
+    frame.to_csv(HERE / "top_pick.csv", index=False)
+    wide = frame.pivot(index="rule", columns="dataset", values="mean_pick")[list(DATASETS)]
+    wide = wide.loc[[r for r in ("oracle", *candidates) if r in wide.index]]
+    text = (
+        f"# Top-1 picks on the development sample (best of {N} by each rule, {DRAWS} draws)\n\n"
+        "Mean test_acc_200ep of the pick; `oracle` is each draw's best architecture. "
+        "Rules A-H: reports/ensemble_dev/dev.md.\n\n" + wide.to_markdown(floatfmt=".2f") + "\n"
+    )
+    (HERE / "top_pick.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
