@@ -80,6 +80,35 @@ def test_cv_predictor_chooses_on_the_labelled_architectures_alone():
         fit_predict(x, y, train, model="boosting")
 
 
+def test_records_table_leads_with_the_development_chosen_predictor():
+    from zcbench.analysis.predictors import HEADLINE, MODELS
+    from zcbench.analysis.report import HEADLINE_COLUMN, records_table
+
+    assert HEADLINE in (*MODELS, "cv")
+    result = pd.DataFrame(
+        [
+            {"dataset": "cifar10", "proxy": p, "subset": "all", "target": "test_acc_200ep",
+             "spearman": r, "spearman_lo": r - 0.01, "spearman_hi": r + 0.01}
+            for p, r in (("zc_ensemble", 0.937), ("az_nas", 0.911))
+        ]
+    )  # fmt: skip
+    curve = pd.DataFrame(
+        [
+            {"dataset": "cifar10", "features": "proxies+graph", "model": m, "labels": n,
+             "spearman": r, "ci_lo": r - 0.005, "ci_hi": r + 0.005}
+            for m, n, r in ((HEADLINE, 100, 0.963), ("forest", 100, 0.952), ("cv", 100, 0.958),
+                            (HEADLINE, 50, 0.93))
+        ]
+    )  # fmt: skip
+    row = records_table(result, curve, "test_acc_200ep").iloc[0]
+    assert row[f"100 labels: {HEADLINE_COLUMN} on proxies + graph"].startswith("+0.963 [")
+    assert row["100 labels: forest on proxies + graph"].startswith("+0.952 [")
+    assert row["label-free: zc_ensemble"].startswith("+0.937 [")
+    assert "VKDNW" in row["label-free records"] and "GRAF" in row["with-label records"]
+    # no records table for a target or space without published records
+    assert records_table(result, curve, "valid_acc_200ep").empty
+
+
 def _long(values: dict[int, list[float]], proxy: str = "p") -> pd.DataFrame:
     rows = [
         {"arch_index": a, "proxy": proxy, "seed": s, "value": v, "status": "ok"}

@@ -4,8 +4,8 @@ label-free rule.
 Why: the report's headline predictor was ``cv`` (zcbench.analysis.predictors: a 5-fold
 cross-validated pick among four tree ensembles on the 100 labelled architectures alone). When
 vkdnw joined ImageNet16-120's features it read 0.947 there at 100 labels over the report's 10
-draws (0.949 [0.945, 0.953] over 40), against 0.952 before: the pick from 5 folds of 20
-architectures is noisy, and in some draws it takes the weakest candidate. Choosing another
+draws, against 0.952 before: the pick from 5 folds of 20 architectures is noisy, and in some
+draws it takes the weakest candidate. Choosing another
 model by its held-out figure on the 1,000 would be tuning on the test set, so the choice is
 made here instead, on architectures the 1,000 do not contain.
 
