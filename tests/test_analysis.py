@@ -47,6 +47,20 @@ def test_rank_features_put_failures_last():
     assert ranks["b"].max() == 1.0 and ranks.to_numpy().dtype == np.float64
 
 
+def test_feature_sets_rank_signed_proxies_beside_the_cell_graph():
+    from zcbench.analysis.predictors import feature_sets
+
+    # "loss" is lower-is-better
+    scores = pd.DataFrame({"acc": [1.0, 2.0], "loss": [1.0, 2.0]}, index=[0, 1])
+    sets = feature_sets(scores, {"acc": True, "loss": False})
+    assert sets["proxies"]["acc"].tolist() == [0.5, 1.0]
+    assert sets["proxies"]["loss"].tolist() == [1.0, 0.5]  # signed: the lower loss ranks high
+    # the cells of NB201's architectures 0 and 1 (one op code per edge)
+    assert sets["graph"].equals(graph_features(pd.Series([(4, 2, 1, 2, 1, 1), (3, 3, 4, 1, 3, 1)])))
+    both = sets["proxies+graph"]
+    assert list(both.columns) == [*sets["proxies"].columns, *sets["graph"].columns]
+
+
 def test_label_curve_learns_an_informative_feature():
     rng = np.random.default_rng(0)
     y = pd.Series(rng.normal(size=300))

@@ -32,11 +32,8 @@ from __future__ import annotations
 import pandas as pd
 from choose import DATASETS, HERE, _wide  # a script beside choose.py
 
-from zcbench.analysis.correlate import signed_scores
-from zcbench.analysis.graph_features import graph_features
-from zcbench.analysis.predictors import MODELS, label_curve, rank_features, summarise_curve
+from zcbench.analysis.predictors import MODELS, feature_sets, label_curve, summarise_curve
 from zcbench.proxies import get_proxy
-from zcbench.spaces import get_space
 from zcbench.tables.benchmarks import load_nb201_table
 
 LABELS, REPEATS = 100, 20
@@ -45,15 +42,11 @@ CANDIDATES = (*MODELS, "cv")
 
 def main() -> None:
     table = load_nb201_table()
-    space = get_space("nb201")
     parts = []
     for dataset in DATASETS:
         wide = _wide(HERE / "dev.db", dataset)
         dirs = {p: get_proxy(p).higher_is_better for p in wide.columns}
-        cells = pd.Series([space.from_index(int(i)).genotype for i in wide.index], wide.index)
-        features = pd.concat(
-            [rank_features(signed_scores(wide, dirs)), graph_features(cells)], axis=1
-        )
+        features = feature_sets(wide, dirs)["proxies+graph"]
         target = table.get(dataset, "test_acc_200ep").reindex(wide.index)
         curve = label_curve(
             {"proxies+graph": features}, target, labels=(LABELS,), repeats=REPEATS,

@@ -68,6 +68,23 @@ def rank_features(signed: pd.DataFrame) -> pd.DataFrame:
     return out.rank(method="average", pct=True).fillna(0.0)
 
 
+def feature_sets(
+    scores: pd.DataFrame, directions: dict[str, bool], space: str = "nb201"
+) -> dict[str, pd.DataFrame]:
+    """The predictor's feature sets for stored scores (architecture index x proxy):
+    ``proxies`` (signed normalised ranks), ``graph`` (the cell's graph features) and both."""
+    from zcbench.analysis.correlate import signed_scores
+    from zcbench.analysis.graph_features import graph_features
+    from zcbench.spaces import get_space
+
+    cells = get_space(space)
+    genotypes = pd.Series([cells.from_index(int(i)).genotype for i in scores.index], scores.index)
+    proxies = rank_features(signed_scores(scores, directions))
+    graph = graph_features(genotypes)
+    both = pd.concat([proxies, graph], axis=1)
+    return {"proxies": proxies, "graph": graph, "proxies+graph": both}
+
+
 def _fit(model: str, x: np.ndarray, y: np.ndarray, seed: int, threads: int, trees: int):
     from sklearn import ensemble
 

@@ -67,13 +67,12 @@ from zcbench.analysis.ensembles import (
     zc_dev,
     zc_ensemble,
 )
-from zcbench.analysis.graph_features import graph_features
 from zcbench.analysis.predictors import (
     HEADLINE,
     MODELS,
+    feature_sets,
     label_curve,
     plot_label_curve,
-    rank_features,
     summarise_curve,
 )
 from zcbench.engine.store import ResultStore
@@ -497,22 +496,17 @@ def _label_curve(
 ) -> pd.DataFrame:
     """The few-label predictor's held-out Spearman per label count (zcbench.analysis.predictors):
     proxies + graph features at every count, each alone at 100 labels."""
-    space = get_space(config.space)
-    genotypes = pd.Series([space.from_index(int(i)).genotype for i in scores.index], scores.index)
-    proxies = rank_features(signed_scores(scores, directions))
-    graph = graph_features(genotypes)
-    both = pd.concat([proxies, graph], axis=1)
+    sets = feature_sets(scores, directions, config.space)
+    both = {"proxies+graph": sets["proxies+graph"]}
     repeats = config.label_curve_repeats
-    curve = label_curve(
-        {"proxies+graph": both}, target, repeats=repeats, models=("forest", HEADLINE)
-    )
+    curve = label_curve(both, target, repeats=repeats, models=("forest", HEADLINE))
     # at 100 labels: each feature set alone, and every other candidate the headline was
     # chosen among (reports/ensemble_dev/predictor_dev.py)
     alone = label_curve(
-        {"proxies": proxies, "graph": graph}, target, labels=(100,), repeats=repeats
+        {k: sets[k] for k in ("proxies", "graph")}, target, labels=(100,), repeats=repeats
     )
     candidates = label_curve(
-        {"proxies+graph": both}, target, labels=(100,), repeats=repeats,
+        both, target, labels=(100,), repeats=repeats,
         models=[m for m in (*MODELS, "cv") if m not in ("forest", HEADLINE)],
     )  # fmt: skip
     return pd.concat([curve, alone, candidates], ignore_index=True).assign(dataset=dataset)
@@ -543,8 +537,8 @@ NOTES: dict[str, str] = {
     "is a fair stand-in for training on this machine.",
     "label_curve": "How well a tree ensemble on the proxies and the cell's graph features ranks "
     "the architectures it was not fitted on, against how many were labelled (forest: GRAF's "
-    "random forest; extra_trees: extremely randomised trees, the model a development sample of "
-    "other architectures chose); the dotted line is GRAF's published figure.",
+    f"random forest; {HEADLINE}: the model a development sample of other architectures chose); "
+    "the dotted line is GRAF's published figure.",
 }
 
 
@@ -871,22 +865,20 @@ def _headline(paired: dict, target: str, space: str = "nb201") -> list[str]:
     return lines
 
 
+#: the headline predictor's name in the records table
+HEADLINE_COLUMN = HEADLINE.replace("_", " ")
+
 RECORDS_NOTE = (
     "zc_ensemble is zcbench's first label-free rule (AZ-NAS's log-rank sum over its four "
     "components plus MeCo and ZiCo), fixed before any ensemble figure was computed; zc_dev is "
     "the rule a development sample of 300 other architectures chose among eight fixed "
     "candidates (reports/ensemble_dev/); they and AZ-NAS are read "
-    "over every architecture (no accuracy label used). The predictors, extremely randomised "
-    "trees (the model the development sample chose among five, "
-    "reports/ensemble_dev/predictor_dev.md) and GRAF's random forest, are fitted on 100 "
-    "labelled architectures and read on the rest (mean over seeded draws, 95% interval). "
-    "The published "
-    "records are over all 15,625 architectures."
+    f"over every architecture (no accuracy label used). The predictors, {HEADLINE_COLUMN} (the "
+    "model the development sample chose among five, reports/ensemble_dev/predictor_dev.md) "
+    "and GRAF's random forest, are fitted on 100 labelled architectures and read on the rest "
+    "(mean over seeded draws, 95% interval). The published records are over all 15,625 "
+    "architectures."
 )
-
-
-#: the headline predictor's name in the records table
-HEADLINE_COLUMN = HEADLINE.replace("_", " ")
 
 
 def _records_line(recs: pd.DataFrame) -> str:
