@@ -69,6 +69,34 @@ def test_zero_cost_searchers_follow_the_proxy(nb201, table, source):
     assert list(trace["index"]) == list(top)
 
 
+def test_zc_prefilter_keeps_the_cheap_proxys_top_k_ties_included(nb201, table, source):
+    # stage 1: flops ranks all 60 candidates; stage 2: the run's proxy (#params) picks among
+    # the kept ones. Every candidate tied with the 8th by flops survives (NB201 cells share
+    # FLOP counts), so the kept set does not depend on the draw order.
+    candidates = [
+        nb201.from_index(int(i)) for i in np.random.default_rng(7).permutation(len(nb201))[:60]
+    ]
+    flops = source.sibling("flops").scores(candidates)[:, 0]
+    kept = flops >= np.sort(flops)[::-1][7]
+    assert kept.sum() >= 8
+    params = source.scores(candidates)[:, 0]
+    best = int(np.flatnonzero(kept)[np.argmax(params[kept])])
+    spec = "zc:n=60:prefilter=flops:keep=8"
+    trace = run_once(spec, nb201, table, "cifar10", 1, seed=7, proxy_source=source)
+    assert trace["index"].iloc[0] == nb201.index(candidates[best])
+    assert trace.prefilter_evaluations.iloc[0] == 60
+    assert trace.proxy_evaluations.iloc[0] == kept.sum()  # only the survivors reach stage 2
+    plain = run_once("zc:n=60", nb201, table, "cifar10", 1, seed=7, proxy_source=source)
+    assert plain.prefilter_evaluations.iloc[0] == 0 and plain.proxy_evaluations.iloc[0] == 60
+    for bad, message in [
+        ("zc:n=60:keep=8", "prefilter=PROXY and keep=K"),
+        ("zc:n=60:prefilter=flops", "prefilter=PROXY and keep=K"),
+        ("zc:n=60:prefilter=flopz:keep=8", "unknown proxy 'flopz'"),
+    ]:
+        with pytest.raises(ZCBenchError, match=message):
+            run_once(bad, nb201, table, "cifar10", 1, seed=7, proxy_source=source)
+
+
 def test_parse_searcher_options():
     cls, options = parse_searcher("predictor:n=50:kappa=0.25")
     assert cls is get_searcher("predictor") and options == {"n": 50, "kappa": 0.25}

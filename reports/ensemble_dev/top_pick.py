@@ -8,6 +8,11 @@ fidelity architectures), the NASWOT protocol for every rule of
 the best architecture of each draw, averaged the same way. Nothing is chosen from it; it
 says whether any candidate could reach the zero-query targets before a search is run.
 
+The ``flops top 10 > A`` / ``> C`` rows are the two-stage cascade of
+``zc:prefilter=flops:keep=K`` (reports/search/wholespace/PROTOCOL.md) at this scale: in each
+draw keep the 10 candidates with the most FLOPs (ties with the 10th kept), then the rule's
+top-1 with its ranks taken among those kept, as the searcher ranks them.
+
     .venv/bin/python reports/ensemble_dev/top_pick.py   # writes top_pick.md / top_pick.csv
 """
 
@@ -24,6 +29,17 @@ from zcbench.tables.benchmarks import load_nb201_table
 SINGLE = ("meco", "zico", "flops", "vkdnw_single", "jacob_cov", "az_expressivity",
           "synaptic_diversity")  # fmt: skip
 N, DRAWS = 100, 200
+KEEP = 10  # the cascade's FLOPs prefilter at this scale
+CASCADE = ("A", "C")
+
+
+def cascade_pick(wide, dirs, members, idx) -> int:
+    """Position (in ``wide``) of the rule's top-1 among the draw's ``KEEP`` most-FLOPs
+    candidates (ties with the last kept)."""
+    flops = wide["flops"].to_numpy()[idx]
+    kept = idx[flops >= np.sort(flops)[::-1][KEEP - 1]]
+    s = rule_score(wide.iloc[kept], dirs, members).to_numpy()
+    return int(kept[np.argmax(np.where(np.isnan(s), -np.inf, s))])
 
 
 def main() -> None:
@@ -45,11 +61,16 @@ def main() -> None:
             s = np.where(np.isnan(s), -np.inf, s)
             picks = [y[idx[np.argmax(s[idx])]] for idx in draws]
             rows.append({"rule": name, "dataset": dataset, "mean_pick": float(np.mean(picks))})
+        for rule in CASCADE:
+            picks = [y[cascade_pick(wide, dirs, RULE_FAMILY[rule], idx)] for idx in draws]
+            rows.append({"rule": f"flops top {KEEP} > {rule}", "dataset": dataset,
+                         "mean_pick": float(np.mean(picks))})  # fmt: skip
     frame = pd.DataFrame(rows)
     frame["mean_pick"] = frame["mean_pick"].round(2)
     frame.to_csv(HERE / "top_pick.csv", index=False)
     wide = frame.pivot(index="rule", columns="dataset", values="mean_pick")[list(DATASETS)]
-    wide = wide.loc[[r for r in ("oracle", *candidates) if r in wide.index]]
+    order = ("oracle", *candidates, *(f"flops top {KEEP} > {r}" for r in CASCADE))
+    wide = wide.loc[[r for r in order if r in wide.index]]
     text = (
         f"# Top-1 picks on the development sample (best of {N} by each rule, {DRAWS} draws)\n\n"
         "Mean test_acc_200ep of the pick; `oracle` is each draw's best architecture. "

@@ -128,6 +128,7 @@ def run_once(
                     oracle.final(best_index) if best_index is not None else math.nan
                 ),
                 "proxy_evaluations": oracle.proxy_evaluations,
+                "prefilter_evaluations": oracle.prefilter_evaluations,
             }
         )
     return pd.DataFrame(rows)
@@ -224,6 +225,9 @@ def summarise(trace: pd.DataFrame, table: BenchmarkTable) -> pd.DataFrame:
                 "mean_regret": round(optimum - mean, 3),
                 "optimum": optimum,
                 "mean_proxy_evaluations": float(last["proxy_evaluations"].mean()),
+                "mean_prefilter_evaluations": float(
+                    last.get("prefilter_evaluations", pd.Series(0.0)).mean()
+                ),
                 "vs_rea": round(diff, 3),
                 "vs_rea_lo": round(diff_lo, 3),
                 "vs_rea_hi": round(diff_hi, 3),

@@ -10,7 +10,9 @@ found is joined afterwards by the report, never shown to the searcher.
 * ``proxy_scores(archs)`` returns zero-cost scores through the run's proxy source (a
   :class:`~zcbench.search.proxy_source.StoreProxySource`: signed, higher = better, NaN = failed) and
   counts the distinct architectures evaluated separately (they are not ground truth and do
-  not use the budget);
+  not use the budget); ``proxy_scores(archs, proxy="flops")`` reads one other proxy through
+  the same store (a searcher's cheap prefilter) and counts those architectures apart
+  (``prefilter_evaluations``);
 * a measured table (:class:`~zcbench.training.truth.TrainedTruth`) trains an architecture it
   does not hold yet when it is queried (that is what the query costs), and adds it to the table;
 * an optional latency constraint (``max_latency={"pixel3": 10.0}``, in the table's units)
@@ -61,9 +63,13 @@ class Oracle:
     #: trains architectures the table lacks (a TrainedTruth); None: such a query is an error
     trainer: object | None = None
     queries: int = 0
+    #: distinct architectures the run's proxies scored (or read from the store)
     proxy_evaluations: int = 0
+    #: distinct architectures a cheap prefilter proxy ranked (``zc:prefilter=flops``)
+    prefilter_evaluations: int = 0
     _seen: dict[int, float] = field(default_factory=dict, repr=False)
     _proxied: set[int] = field(default_factory=set, repr=False)
+    _prefiltered: set[int] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         if self.budget < 1:
@@ -141,13 +147,23 @@ class Oracle:
             )
         return [self.space.from_index(i) for i in indices]
 
-    def proxy_scores(self, archs: Sequence[Arch]) -> np.ndarray:
-        """Signed zero-cost scores, one row per architecture (one column per proxy)."""
+    def proxy_scores(self, archs: Sequence[Arch], proxy: str | None = None) -> np.ndarray:
+        """Signed zero-cost scores, one row per architecture (one column per proxy of the
+        run's source; with ``proxy``, the one column of that proxy, read and scored through
+        the same store and configuration: a searcher's prefilter)."""
         if self.proxy_source is None:
             raise ZCBenchError("this run has no proxy source; pass --proxy to search with one")
+        seen = self._proxied if proxy is None else self._prefiltered
         for arch in archs:
             index = self.space.index(arch)
-            if index not in self._proxied:
-                self._proxied.add(index)
-                self.proxy_evaluations += 1
-        return self.proxy_source.scores(archs)
+            if index not in seen:
+                seen.add(index)
+                if proxy is None:
+                    self.proxy_evaluations += 1
+                else:
+                    self.prefilter_evaluations += 1
+        if proxy is None:
+            return self.proxy_source.scores(archs)
+        if not hasattr(self.proxy_source, "sibling"):
+            raise ZCBenchError(f"a prefilter ({proxy}) needs a store-backed proxy source")
+        return self.proxy_source.sibling(proxy).scores(archs)

@@ -66,10 +66,22 @@ class StoreProxySource:
         self._cache: dict[int, np.ndarray] = {}
         #: architectures this source scored itself (not found in the store)
         self.scored = 0
+        self._siblings: dict[str, StoreProxySource] = {}
 
     @property
     def label(self) -> str:
         return "+".join(self.members)
+
+    def sibling(self, proxies: str) -> StoreProxySource:
+        """A source for other proxies on the same store, dataset, minibatch configuration and
+        execution (a zero-cost searcher's cheap prefilter, ``zc:prefilter=flops``), made once
+        and kept, so its cache serves every run that shares this source."""
+        if proxies not in self._siblings:
+            self._siblings[proxies] = StoreProxySource(
+                self.store, self.space, self.dataset, proxies, device=self.device,
+                data_dir=self.data_dir, progress=self.progress, **self.config, **self.execution,
+            )  # fmt: skip
+        return self._siblings[proxies]
 
     def _members(self, signed: np.ndarray) -> np.ndarray:
         """(n, members) from (n, stored proxies) signed scores."""
