@@ -40,7 +40,7 @@ from torch import nn
 from zcbench.errors import ArchError, DataError, shown
 from zcbench.models.cells import CELL_OPS
 from zcbench.models.networks import nb201_network
-from zcbench.paths import data_file
+from zcbench.paths import ENV_VAR, data_file
 from zcbench.spaces.base import SearchSpace
 from zcbench.types import Arch
 
@@ -248,6 +248,8 @@ class NB201Space(SearchSpace):
 
     def __init__(self, data_dir: str | os.PathLike[str] | None = None) -> None:
         self._data_dir = data_dir
+        self._order_for: tuple[object, str | None] | None = None
+        self._order_cached: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return SIZE
@@ -257,7 +259,14 @@ class NB201Space(SearchSpace):
 
     # -- official order (needs the table) ---------------------------------------------------
     def _order(self) -> tuple[np.ndarray, np.ndarray]:
-        return official_order(data_file("nb201/ground_truth.csv", self._data_dir).resolve())
+        # Resolving the table's path costs more than the lookup it serves (a whole-space
+        # search indexes 15,625 architectures several times), so the order is kept per data
+        # directory setting: the argument and $ZCBENCH_DATA, read again on every call.
+        key = (self._data_dir, os.environ.get(ENV_VAR))
+        if self._order_for != key or self._order_cached is None:
+            path = data_file("nb201/ground_truth.csv", self._data_dir).resolve()
+            self._order_cached, self._order_for = official_order(path), key
+        return self._order_cached
 
     def index(self, arch: Arch) -> int:
         return int(self._order()[1][encode_genotype(self.validate(arch).genotype)])
