@@ -165,6 +165,9 @@ def test_choose_rule_takes_the_best_worst_dataset_then_the_fewest_members():
     )
     # C and B tie at 0.91 in the worst dataset; B has fewer members; D's 0.99 does not count
     assert ensembles.choose_rule(spear) == "B"
+    # another candidate family brings its own tie-break (predictor_dev.py: listed first wins)
+    listed = ["C", "B", "A", "D"]
+    assert ensembles.choose_rule(spear, tie_break=listed.index) == "C"
     assert set(ensembles.RULE_FAMILY) == set("ABCDEFGH")
     assert ensembles.RULE_FAMILY["A"] == ensembles.ZC_ENSEMBLE
 

@@ -18,8 +18,8 @@ Protocol, fixed before this script first ran:
 3. For each dataset, 20 seeded draws of 100 labelled architectures
    (:func:`~zcbench.analysis.predictors.label_curve`), each candidate fitted on the 100 and
    read on the other 200.
-4. Criterion: the highest worst-dataset mean Spearman (rounded to 4 places), as
-   :func:`~zcbench.analysis.ensembles.choose_rule` for the label-free rules; a tie goes to
+4. Criterion: the highest worst-dataset mean Spearman (rounded to 4 places),
+   :func:`~zcbench.analysis.ensembles.choose_rule` as for the label-free rules; a tie goes to
    the candidate listed first.
 
     .venv/bin/python reports/ensemble_dev/predictor_dev.py   # writes predictor_dev.md / .csv
@@ -30,10 +30,10 @@ The chosen model becomes the correlation report's headline predictor.
 from __future__ import annotations
 
 import pandas as pd
-from choose import DATASETS, HERE, _wide  # a script beside choose.py
+from choose import DATASETS, HERE, load  # a script beside choose.py
 
+from zcbench.analysis.ensembles import choose_rule
 from zcbench.analysis.predictors import MODELS, feature_sets, label_curve, summarise_curve
-from zcbench.proxies import get_proxy
 from zcbench.tables.benchmarks import load_nb201_table
 
 LABELS, REPEATS = 100, 20
@@ -44,11 +44,9 @@ def main() -> None:
     table = load_nb201_table()
     parts = []
     for dataset in DATASETS:
-        wide = _wide(HERE / "dev.db", dataset)
+        wide, dirs, target = load(HERE / "dev.db", dataset, table)
         pool = len(wide)
-        dirs = {p: get_proxy(p).higher_is_better for p in wide.columns}
         features = feature_sets(wide, dirs)["proxies+graph"]
-        target = table.get(dataset, "test_acc_200ep").reindex(wide.index)
         curve = label_curve(
             {"proxies+graph": features}, target, labels=(LABELS,), repeats=REPEATS,
             models=CANDIDATES,
@@ -57,7 +55,7 @@ def main() -> None:
     summary = pd.concat(parts, ignore_index=True)
     spear = summary.pivot(index="model", columns="dataset", values="spearman")[list(DATASETS)]
     worst = spear.min(axis=1).round(4)
-    choice = max(CANDIDATES, key=lambda m: (worst[m], -CANDIDATES.index(m)))
+    choice = choose_rule(spear, tie_break=CANDIDATES.index)
     summary["chosen"] = summary["model"] == choice
     summary.round(4).to_csv(HERE / "predictor_dev.csv", index=False)
     spear["worst"] = worst

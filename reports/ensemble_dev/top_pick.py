@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from choose import DATASETS, HERE, _wide  # a script beside choose.py
+from choose import DATASETS, HERE, load  # a script beside choose.py
 
 from zcbench.analysis.ensembles import RULE_FAMILY, rule_needs, rule_score
-from zcbench.proxies import get_proxy
 from zcbench.tables.benchmarks import load_nb201_table
 
 SINGLE = ("meco", "zico", "flops", "vkdnw_single", "jacob_cov", "az_expressivity",
@@ -47,9 +46,8 @@ def main() -> None:
     candidates = {**RULE_FAMILY, **{p: (p,) for p in SINGLE}}
     rows = []
     for dataset in DATASETS:
-        wide = _wide(HERE / "dev.db", dataset)
-        dirs = {p: get_proxy(p).higher_is_better for p in wide.columns}
-        y = table.get(dataset, "test_acc_200ep").reindex(wide.index).to_numpy()
+        wide, dirs, y = load(HERE / "dev.db", dataset, table)
+        y = y.to_numpy()
         rng = np.random.default_rng(0)
         draws = [rng.choice(len(wide), N, replace=False) for _ in range(DRAWS)]
         rows.append({"rule": "oracle", "dataset": dataset,

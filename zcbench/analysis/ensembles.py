@@ -32,7 +32,8 @@ architecture with no valid member gets NaN.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,13 +111,16 @@ def zc_dev(scores: pd.DataFrame, directions: dict[str, bool]) -> pd.Series:
     return rule_score(scores, directions, RULE_FAMILY[ZC_DEV_RULE]).rename("zc_dev")
 
 
-def choose_rule(spearman: pd.DataFrame) -> str:
-    """The rule (row; columns = datasets) with the highest worst-dataset Spearman on the
-    development sample; ties go to fewer members, then to the earlier name."""
+def choose_rule(spearman: pd.DataFrame, tie_break: Callable[[str], Any] | None = None) -> str:
+    """The candidate (row; columns = datasets) with the highest worst-dataset Spearman on the
+    development sample, rounded to 4 places. Ties go to the smallest ``tie_break(name)``; by
+    default that is the rule with fewer members (:data:`RULE_FAMILY`), then the earlier
+    name. ``reports/ensemble_dev/predictor_dev.py`` chooses the few-label predictor by the
+    same criterion, ties going to the candidate listed first."""
+    if tie_break is None:
+        tie_break = lambda r: (len(RULE_FAMILY[r]), r)  # noqa: E731
     worst = spearman.min(axis=1)
-    order = sorted(
-        spearman.index, key=lambda r: (-round(float(worst[r]), 4), len(RULE_FAMILY[r]), r)
-    )
+    order = sorted(spearman.index, key=lambda r: (-round(float(worst[r]), 4), tie_break(r)))
     return order[0]
 
 
