@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from zcbench.proxies import get_proxy
-from zcbench.search.proxy_source import AGGREGATIONS, combined
+from zcbench.search.proxy_source import AGGREGATIONS, combined, top_k_with_ties
 from zcbench.searchers.base import Searcher, register_searcher
 from zcbench.searchers.rea import RegularizedEvolution
 from zcbench.spaces.base import SearchSpace
@@ -76,10 +76,8 @@ def prefiltered(searcher: Searcher, archs: list[Arch], proxy: str, keep: int) ->
     """The candidates among ``archs`` (in their order) that ``proxy`` puts in the top ``keep``,
     feasible ones first; candidates tied with the ``keep``-th are kept as well."""
     value = searcher.oracle.proxy_scores(archs, proxy=proxy)[:, 0]
-    value = np.where(np.isnan(value), -np.inf, value)  # a failed score ranks last
     feasible = np.array([searcher.oracle.feasible(a) for a in archs])
-    last = np.lexsort((-value, ~feasible))[keep - 1]
-    kept = (feasible > feasible[last]) | ((feasible == feasible[last]) & (value >= value[last]))
+    kept = top_k_with_ties(value, keep, first=feasible)
     return [a for a, k in zip(archs, kept) if k]
 
 

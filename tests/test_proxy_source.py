@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from zcbench.engine.scoring import ProxyResult
 from zcbench.engine.store import ResultStore
-from zcbench.search.proxy_source import StoreProxySource, combined
+from zcbench.search.proxy_source import StoreProxySource, combined, top_k_with_ties
 
 pytestmark = pytest.mark.data
 
@@ -53,6 +53,36 @@ def test_combined_ensemble_is_rank_based(values):
     scores = np.stack([x, -x[::-1]], axis=1)
     transformed = np.stack([x**3 + 5 * x, np.exp(-x[::-1] / 100)], axis=1)  # monotone
     np.testing.assert_allclose(combined(scores), combined(transformed))
+
+
+def test_top_k_with_ties_keeps_the_ties_ranks_nan_last_and_fills_from_first():
+    values = np.array([5.0, np.nan, 3.0, 3.0, 7.0, 1.0])
+    assert top_k_with_ties(values, 2).tolist() == [True, False, False, False, True, False]
+    # the 3rd-largest (3.0) is tied: both are kept, so 4 survive k=3
+    assert top_k_with_ties(values, 3).tolist() == [True, False, True, True, True, False]
+    assert top_k_with_ties(values, 6).all() and top_k_with_ties(values, 99).all()
+    # NaN ranks below every number: k=6 of 6 keeps it, k=5 does not
+    assert not top_k_with_ties(values, 5)[1]
+    first = np.array([False, False, True, False, False, True])  # e.g. the feasible ones
+    # the two `first` entries fill the top 2 whatever their values
+    assert top_k_with_ties(values, 2, first=first).tolist() == [
+        False, False, True, False, False, True]  # fmt: skip
+    # k=3: both `first` entries, then the best of the rest (7.0)
+    assert top_k_with_ties(values, 3, first=first).tolist() == [
+        False, False, True, False, True, True]  # fmt: skip
+    with pytest.raises(ValueError, match="at least 1"):
+        top_k_with_ties(values, 0)
+
+
+@given(st.lists(st.floats(-5, 5), min_size=1, max_size=40), st.integers(1, 45))
+def test_top_k_with_ties_never_depends_on_the_order(values, k):
+    x = np.array(values)
+    kept = top_k_with_ties(x, k)
+    order = np.random.default_rng(len(values)).permutation(len(x))
+    assert kept.sum() >= min(k, len(x))
+    np.testing.assert_array_equal(top_k_with_ties(x[order], k), kept[order])
+    if not kept.all():  # everything kept beats everything dropped
+        assert x[kept].min() > x[~kept].max()
 
 
 def test_vkdnw_single_is_derived_from_the_stored_pair_as_the_ensemble_ranks_it(tmp_path, nb201):

@@ -23,6 +23,7 @@ import pandas as pd
 from choose import DATASETS, HERE, load  # a script beside choose.py
 
 from zcbench.analysis.ensembles import RULE_FAMILY, rule_needs, rule_score
+from zcbench.search.proxy_source import top_k_with_ties
 from zcbench.tables.benchmarks import load_nb201_table
 
 SINGLE = ("meco", "zico", "flops", "vkdnw_single", "jacob_cov", "az_expressivity",
@@ -35,8 +36,7 @@ CASCADE = ("A", "C")
 def cascade_pick(wide, dirs, members, idx) -> int:
     """Position (in ``wide``) of the rule's top-1 among the draw's ``KEEP`` most-FLOPs
     candidates (ties with the last kept)."""
-    flops = wide["flops"].to_numpy()[idx]
-    kept = idx[flops >= np.sort(flops)[::-1][KEEP - 1]]
+    kept = idx[top_k_with_ties(wide["flops"].to_numpy()[idx], KEEP)]
     s = rule_score(wide.iloc[kept], dirs, members).to_numpy()
     return int(kept[np.argmax(np.where(np.isnan(s), -np.inf, s))])
 

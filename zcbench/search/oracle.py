@@ -63,13 +63,19 @@ class Oracle:
     #: trains architectures the table lacks (a TrainedTruth); None: such a query is an error
     trainer: object | None = None
     queries: int = 0
-    #: distinct architectures the run's proxies scored (or read from the store)
-    proxy_evaluations: int = 0
-    #: distinct architectures a cheap prefilter proxy ranked (``zc:prefilter=flops``)
-    prefilter_evaluations: int = 0
     _seen: dict[int, float] = field(default_factory=dict, repr=False)
     _proxied: set[int] = field(default_factory=set, repr=False)
     _prefiltered: set[int] = field(default_factory=set, repr=False)
+
+    @property
+    def proxy_evaluations(self) -> int:
+        """Distinct architectures the run's proxies scored (or read from the store)."""
+        return len(self._proxied)
+
+    @property
+    def prefilter_evaluations(self) -> int:
+        """Distinct architectures a cheap prefilter proxy ranked (``zc:prefilter=flops``)."""
+        return len(self._prefiltered)
 
     def __post_init__(self) -> None:
         if self.budget < 1:
@@ -154,14 +160,7 @@ class Oracle:
         if self.proxy_source is None:
             raise ZCBenchError("this run has no proxy source; pass --proxy to search with one")
         seen = self._proxied if proxy is None else self._prefiltered
-        for arch in archs:
-            index = self.space.index(arch)
-            if index not in seen:
-                seen.add(index)
-                if proxy is None:
-                    self.proxy_evaluations += 1
-                else:
-                    self.prefilter_evaluations += 1
+        seen.update(self.space.index(arch) for arch in archs)
         if proxy is None:
             return self.proxy_source.scores(archs)
         if not hasattr(self.proxy_source, "sibling"):

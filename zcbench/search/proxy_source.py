@@ -182,3 +182,19 @@ def combined(scores: np.ndarray, agg: str = "mean") -> np.ndarray:
     filled = np.where(np.isnan(scores), -np.inf, scores)
     ranks = stats.rankdata(filled, method="average", axis=0) / len(filled)
     return np.log(ranks).sum(axis=1) if agg == "log" else ranks.mean(axis=1)
+
+
+def top_k_with_ties(values: np.ndarray, k: int, first: np.ndarray | None = None) -> np.ndarray:
+    """Boolean mask of the ``k`` largest ``values`` and every value tied with the ``k``-th, so
+    the kept set never depends on the order of the entries. NaN (a failed score) ranks last.
+    With ``first`` (a boolean mask, e.g. feasibility), its entries rank ahead of the others
+    whatever their value: the top ``k`` are filled from them before any other is kept."""
+    value = np.asarray(values, dtype=np.float64)
+    value = np.where(np.isnan(value), -np.inf, value)
+    first = np.ones(len(value), bool) if first is None else np.asarray(first, bool)
+    if k < 1:
+        raise ValueError(f"k must be at least 1; got {k}")
+    if k >= len(value):
+        return np.ones(len(value), bool)
+    last = np.lexsort((-value, ~first))[k - 1]
+    return (first > first[last]) | ((first == first[last]) & (value >= value[last]))
