@@ -211,7 +211,8 @@ class ProxyContext:
 
     def initial_model(self) -> nn.Module:
         """The initialised model itself (as built, before any device or dtype cast), for
-        proxies that only read its parameters (params, l2_norm): never modify or run it."""
+        proxies that only read it (params, l2_norm; flops, whose one eval-mode ``no_grad``
+        forward leaves it unchanged): never modify it or run it in a way that could."""
         return self._pristine
 
     def train_graph(self, dtype: torch.dtype | None = None) -> TrainGraph:

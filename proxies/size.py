@@ -36,4 +36,7 @@ class Params(OwnProxy):
 class Flops(OwnProxy):
     def score(self, ctx: ProxyContext) -> float:
         size = int(ctx.batch.inputs.shape[-1])
-        return count_flops(ctx.fresh_model(), size) / 1e6
+        # the pristine model, not a fresh copy: count_flops changes nothing (one eval-mode,
+        # no_grad forward), and skipping the copy makes this stage of a whole-space
+        # ``zc:prefilter=flops`` cascade about a third cheaper
+        return count_flops(ctx.initial_model(), size) / 1e6

@@ -21,7 +21,7 @@ whole pool.
 
 ``zc:prefilter=flops:keep=K`` is a two-stage cascade for candidate sets too large for the
 ensemble (``n=15625``: the whole NB201 space): a cheap proxy (here the analytic FLOP count,
-about 0.1 s per architecture on one CPU core) ranks all ``n`` candidates, the top ``K`` of
+about 0.04 s per architecture on one CPU core) ranks all ``n`` candidates, the top ``K`` of
 them (every candidate tied with the ``K``-th kept too, so the kept set never depends on the
 draw order) go on to the run's proxies, and those rank the survivors as above. The trace
 counts the two stages apart (``prefilter_evaluations``, ``proxy_evaluations``).

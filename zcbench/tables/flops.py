@@ -122,7 +122,11 @@ def count_params(model: nn.Module) -> int:
 @torch.no_grad()
 def count_flops(model: nn.Module, input_size: int, channels: int = 3) -> float:
     """FLOPs (tensorwatch/torchstat convention, see the module docstring) of one
-    ``channels x input_size x input_size`` image."""
+    ``channels x input_size x input_size`` image.
+
+    The model is left as it was: one forward in eval mode under ``no_grad`` (no BatchNorm
+    statistics move, no graph is kept), every module's train/eval mode restored and the hooks
+    removed afterwards, so it may be the scoring context's pristine model."""
     total = 0
 
     def make_hook(counter: _Counter) -> Callable[[nn.Module, tuple, torch.Tensor], None]:
@@ -143,7 +147,8 @@ def count_flops(model: nn.Module, input_size: int, channels: int = 3) -> float:
         modes = [(m, m.training) for m in model.modules()]
         model.eval()
         try:
-            model(torch.zeros(1, channels, input_size, input_size, device=device))
+            with torch.no_grad():
+                model(torch.zeros(1, channels, input_size, input_size, device=device))
         finally:
             for m, training in modes:
                 m.training = training
