@@ -54,6 +54,7 @@ def test_contract(nb201, arch, batch, name):
     spec = get_proxy(name)
     ctx = build_context(nb201, arch, batch, 10, seed=0)
     before = _params(ctx._pristine)
+    modes = [m.training for m in ctx._pristine.modules()]
     (first,) = score_context(ctx, [spec])
     assert first.status == "ok", first.error
     assert isinstance(first.value, float) and math.isfinite(first.value)
@@ -61,6 +62,8 @@ def test_contract(nb201, arch, batch, name):
     assert before.keys() == after.keys()
     assert all(torch.equal(before[k], after[k]) for k in before), "the caller's model changed"
     assert _no_hooks(ctx._pristine)
+    assert [m.training for m in ctx._pristine.modules()] == modes, "train/eval mode changed"
+    assert all(p.grad is None for p in ctx._pristine.parameters()), "gradients left behind"
     (again,) = score_arch(nb201, arch, batch, [spec], num_classes=10, seed=0)
     assert again.value == first.value, "not deterministic"
     (unlabelled,) = score_arch(nb201, arch, batch.without_labels(), [spec], num_classes=10)
