@@ -23,7 +23,9 @@ Our choices, where those papers leave room (or differ):
 ``pool`` and ``agg`` are ``zc``'s (:mod:`zero_cost`): ``pool=stored`` draws the candidates from
 the architectures the store already scored with every proxy, and ``agg`` orders the initial
 design (mean normalised rank, or AZ-NAS's log-rank sum with ``agg=log``); the surrogate sees
-every member's own rank either way.
+every member's own rank either way. ``prefilter=PROXY:keep=K`` is ``zc``'s cascade: the pool
+is then the ``K`` best of the ``n`` by the cheap proxy (ties kept), so the run's proxies and
+the surrogate see only those.
 """
 
 from __future__ import annotations
@@ -54,13 +56,16 @@ class PredictorGuided(Searcher):
         kappa: float = 0.5,
         pool: str = "space",
         agg: str = "mean",
+        prefilter: str = "",
+        keep: int = 0,
     ) -> None:
         super().__init__(space, seed)
         if init < 2 or n < init:
             raise ValueError(f"predictor needs 2 <= init <= n; got init={init}, n={n}")
-        check_options("predictor", pool, agg)
+        check_options("predictor", pool, agg, prefilter, keep, least=init)
         self.n, self.init, self.trees, self.kappa = n, init, trees, kappa
         self.pool, self.agg = pool, agg
+        self.prefilter, self.keep = prefilter, keep
         self._pool: list[Arch] | None = None
         self._features: np.ndarray | None = None
         self._asked: set[int] = set()

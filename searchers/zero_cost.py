@@ -24,7 +24,9 @@ ensemble (``n=15625``: the whole NB201 space): a cheap proxy (here the analytic 
 about 0.04 s per architecture on one CPU core) ranks all ``n`` candidates, the top ``K`` of
 them (every candidate tied with the ``K``-th kept too, so the kept set never depends on the
 draw order) go on to the run's proxies, and those rank the survivors as above. The trace
-counts the two stages apart (``prefilter_evaluations``, ``proxy_evaluations``).
+counts the two stages apart (``prefilter_evaluations``, ``proxy_evaluations``). ``zc-rea`` and
+``predictor`` take the same two options: zc-rea's warm population is then the top of the
+survivors, and the predictor's candidate pool is the survivors.
 """
 
 from __future__ import annotations
@@ -41,11 +43,24 @@ from zcbench.types import Arch
 POOLS: tuple[str, ...] = ("space", "stored")
 
 
-def check_options(name: str, pool: str, agg: str) -> None:
+def check_options(
+    name: str, pool: str, agg: str, prefilter: str = "", keep: int = 0, least: int = 1
+) -> None:
+    """One-line errors for the options every guided searcher takes; ``least`` is the fewest
+    survivors of a prefilter the searcher can work with (its population, its initial design)."""
     if pool not in POOLS:
         raise ValueError(f"{name}: unknown pool {pool!r}; expected one of {', '.join(POOLS)}")
     if agg not in AGGREGATIONS:
         raise ValueError(f"{name}: unknown agg {agg!r}; expected one of {', '.join(AGGREGATIONS)}")
+    if bool(prefilter) != (keep > 0):
+        raise ValueError(
+            f"{name}: prefilter=PROXY and keep=K (K >= 1) go together; got "
+            f"prefilter={prefilter!r}, keep={keep}"
+        )
+    if prefilter:
+        get_proxy(prefilter)  # an unknown name fails here, before any scoring
+        if keep < least:
+            raise ValueError(f"{name}: keep must be at least {least} here; got keep={keep}")
 
 
 def ranked_candidates(searcher: Searcher, n: int) -> tuple[list[Arch], np.ndarray]:
@@ -98,14 +113,7 @@ class ZeroCostSearch(Searcher):
         super().__init__(space, seed)
         if n < 1:
             raise ValueError(f"zc needs n >= 1 candidates; got {n}")
-        check_options("zc", pool, agg)
-        if bool(prefilter) != (keep > 0):
-            raise ValueError(
-                f"zc: prefilter=PROXY and keep=K (K >= 1) go together; got "
-                f"prefilter={prefilter!r}, keep={keep}"
-            )
-        if prefilter:
-            get_proxy(prefilter)  # an unknown name fails here, before any scoring
+        check_options("zc", pool, agg, prefilter, keep)
         self.n, self.pool, self.agg = n, pool, agg
         self.prefilter, self.keep = prefilter, keep
         self._ranked: list[Arch] | None = None
@@ -132,12 +140,15 @@ class ZeroCostWarmREA(RegularizedEvolution):
         sample_size: int = 3,
         pool: str = "space",
         agg: str = "mean",
+        prefilter: str = "",
+        keep: int = 0,
     ) -> None:
         super().__init__(space, seed, population=population, sample_size=sample_size)
         if n < population:
             raise ValueError(f"zc-rea needs n >= population ({population}); got {n}")
-        check_options("zc-rea", pool, agg)
+        check_options("zc-rea", pool, agg, prefilter, keep, least=population)
         self.n, self.pool, self.agg = n, pool, agg
+        self.prefilter, self.keep = prefilter, keep
         self._warm: list[Arch] | None = None
 
     def seed_population(self) -> Arch:

@@ -97,6 +97,35 @@ def test_zc_prefilter_keeps_the_cheap_proxys_top_k_ties_included(nb201, table, s
             run_once(bad, nb201, table, "cifar10", 1, seed=7, proxy_source=source)
 
 
+def test_zc_rea_and_predictor_take_the_prefilter(nb201, table, source):
+    # the same cascade as zc's: flops keeps its top 20 (ties kept) of the 60 candidates
+    candidates = [
+        nb201.from_index(int(i)) for i in np.random.default_rng(8).permutation(len(nb201))[:60]
+    ]
+    flops = source.sibling("flops").scores(candidates)[:, 0]
+    kept = flops >= np.sort(flops)[::-1][19]
+    survivors = [nb201.index(a) for a, k in zip(candidates, kept) if k]
+    params = source.scores(candidates)[:, 0]
+    order = np.flatnonzero(kept)[np.argsort(-params[kept], kind="stable")]
+    top = [nb201.index(candidates[i]) for i in order[:10]]
+    spec = "zc-rea:n=60:prefilter=flops:keep=20"
+    trace = run_once(spec, nb201, table, "cifar10", 10, seed=8, proxy_source=source)
+    assert list(trace["index"]) == top  # the warm population: params' top 10 of the survivors
+    assert trace.prefilter_evaluations.iloc[-1] == 60
+    assert trace.proxy_evaluations.iloc[-1] == kept.sum()
+    spec = "predictor:n=60:trees=10:init=5:prefilter=flops:keep=20"
+    trace = run_once(spec, nb201, table, "cifar10", 15, seed=8, proxy_source=source)
+    assert set(trace["index"]) <= set(survivors)  # its pool is the survivors
+    assert list(trace["index"][:5]) == top[:5]  # its initial design: the survivors' top 5
+    for bad, message in [
+        ("zc-rea:n=60:prefilter=flops:keep=5", "keep must be at least 10"),
+        ("predictor:n=60:init=8:prefilter=flops:keep=4", "keep must be at least 8"),
+        ("predictor:n=60:keep=8", "prefilter=PROXY and keep=K"),
+    ]:
+        with pytest.raises(ZCBenchError, match=message):
+            run_once(bad, nb201, table, "cifar10", 1, seed=8, proxy_source=source)
+
+
 def test_parse_searcher_options():
     cls, options = parse_searcher("predictor:n=50:kappa=0.25")
     assert cls is get_searcher("predictor") and options == {"n": 50, "kappa": 0.25}
