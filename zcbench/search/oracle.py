@@ -66,6 +66,7 @@ class Oracle:
     _seen: dict[int, float] = field(default_factory=dict, repr=False)
     _proxied: set[int] = field(default_factory=set, repr=False)
     _prefiltered: set[int] = field(default_factory=set, repr=False)
+    _final: pd.Series | None = field(default=None, repr=False)
 
     @property
     def proxy_evaluations(self) -> int:
@@ -135,11 +136,14 @@ class Oracle:
         self.trainer.train([arch])  # type: ignore[attr-defined]
         self.table = self.trainer.table  # type: ignore[attr-defined]
         self._signal = self.table.get(self.dataset, self.signal)
+        self._final = None
 
     def final(self, index: int) -> float:
         """The table's final metric for an architecture already queried (for the trace,
         after the searcher has seen the signal; never shown to the searcher)."""
-        return float(self.table.get(self.dataset, self.table.final_metric).loc[index])
+        if self._final is None:  # read once per table: every query's trace row asks
+            self._final = self.table.get(self.dataset, self.table.final_metric)
+        return float(self._final.loc[index])
 
     def stored_candidates(self) -> list[Arch]:
         """The architectures the proxy source's store already scored with every proxy (a

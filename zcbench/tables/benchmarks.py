@@ -82,9 +82,14 @@ class BenchmarkTable:
     signal: str = "valid_acc_12ep"
     final_metric: str = "test_acc_200ep"
 
+    @functools.cached_property
+    def _dataset_names(self) -> tuple[str, ...]:
+        # every get() asks; the frame of a table is never changed after it is built
+        return tuple(self.frame.index.get_level_values("dataset").unique())
+
     @property
     def datasets(self) -> list[str]:
-        return list(self.frame.index.get_level_values("dataset").unique())
+        return list(self._dataset_names)
 
     @property
     def metrics(self) -> list[str]:
