@@ -66,7 +66,6 @@ class Oracle:
     _seen: dict[int, float] = field(default_factory=dict, repr=False)
     _proxied: set[int] = field(default_factory=set, repr=False)
     _prefiltered: set[int] = field(default_factory=set, repr=False)
-    _final: pd.Series | None = field(default=None, repr=False)
 
     @property
     def proxy_evaluations(self) -> int:
@@ -81,8 +80,13 @@ class Oracle:
     def __post_init__(self) -> None:
         if self.budget < 1:
             raise ZCBenchError(f"the query budget must be at least 1; got {self.budget}")
-        self._signal = self.table.get(self.dataset, self.signal)
+        self._read_table()
         self._feasible = self._feasibility()
+
+    def _read_table(self) -> None:
+        # what every query reads, kept per table: the signal and the final metric
+        self._signal = self.table.get(self.dataset, self.signal)
+        self._final = self.table.get(self.dataset, self.table.final_metric)
 
     def _feasibility(self) -> pd.Series | None:
         if not self.max_latency:
@@ -135,14 +139,11 @@ class Oracle:
             )
         self.trainer.train([arch])  # type: ignore[attr-defined]
         self.table = self.trainer.table  # type: ignore[attr-defined]
-        self._signal = self.table.get(self.dataset, self.signal)
-        self._final = None
+        self._read_table()
 
     def final(self, index: int) -> float:
         """The table's final metric for an architecture already queried (for the trace,
         after the searcher has seen the signal; never shown to the searcher)."""
-        if self._final is None:  # read once per table: every query's trace row asks
-            self._final = self.table.get(self.dataset, self.table.final_metric)
         return float(self._final.loc[index])
 
     def stored_candidates(self) -> list[Arch]:

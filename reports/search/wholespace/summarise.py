@@ -78,9 +78,10 @@ def main() -> None:
     for dataset in DATASETS:
         long = _long(HERE / "scores.db", dataset)
         acc = table.get(dataset, "test_acc_200ep")
-        flops = long[long["proxy"] == "flops"].set_index("arch_index")["value"]
+        counted = long[long["proxy"] == "flops"]
+        flops = counted.set_index("arch_index")["value"]
         kept = flops.index[top_k_with_ties(flops.to_numpy(), KEEP)]
-        flops_core_s = round(float(long.loc[long["proxy"] == "flops", "seconds"].sum()), 1)
+        flops_core_s = round(float(counted["seconds"].sum()), 1)
         scored = long[(long["proxy"] != "flops") & long["arch_index"].isin(kept)]
         overlap, max_rel = _reproduced(long, dataset)
         for ranking, suffix in RANKINGS.items():
