@@ -206,6 +206,35 @@ def test_guided_search_cli_caches_scores_in_the_store(tmp_path, capsys):
     assert summary.set_index("searcher").loc["zc:n=15", "mean_proxy_evaluations"] == 15
 
 
+def test_runs_side_by_side_give_the_traces_of_runs_one_after_another(tmp_path, capsys):
+    argv = ["search", "--searcher", "zc:n=15,rea,predictor:n=30:trees=10", "--proxy", "params"]
+    argv += ["--budget", "6", "--runs", "4", "--seed", "7", "-q"]
+    one, two = (tmp_path / d for d in ("one", "two"))
+    assert main([*argv, "--store", str(one / "p.db"), "--out", str(one)]) == 0
+    assert main([*argv, "--store", str(two / "p.db"), "--out", str(two), "--run-workers", "2"]) == 0
+    assert "architectures scored now" in capsys.readouterr().out
+    a, b = (pd.read_csv(d / "trace.csv") for d in (one, two))
+    pd.testing.assert_frame_equal(a, b)
+    assert sorted(a.run.unique()) == [0, 1, 2, 3] and len(a) == 3 * 4 * 6
+    # the runs scored the same architectures, whichever process scored them
+    rows = [ResultStore(d / "p.db").frame()[["arch_index", "proxy", "status"]] for d in (one, two)]
+    key = ["arch_index", "proxy"]
+    pd.testing.assert_frame_equal(
+        *(r.sort_values(key).reset_index(drop=True) for r in rows), check_dtype=False
+    )
+
+
+def test_runs_side_by_side_refuse_training_and_ray(nb201, table, tmp_path):
+    from zcbench.search.loop import SearchJob, run_search
+
+    job = SearchJob(["rea"], runs=2, budgets=(3,), run_workers=2)
+    with pytest.raises(ZCBenchError, match="need a tabulated ground truth and local scoring"):
+        run_search(job, nb201, table, tmp_path, trainer=object(), progress=False)
+    ray_job = SearchJob(["rea"], runs=2, budgets=(3,), run_workers=2, executor="ray")
+    with pytest.raises(ZCBenchError, match="with --truth or --executor ray"):
+        run_search(ray_job, nb201, table, tmp_path, progress=False)
+
+
 def test_difference_interval_is_welchs():
     from zcbench.search.loop import difference_interval
 

@@ -26,6 +26,9 @@ EXAMPLES = """\
   zcbench search --searcher rea,random --budget 100 --runs 20 --out search
   # zero-cost guided: the best of 1000 by naswot (scores cached in results.db)
   zcbench search --searcher zc:n=1000 --proxy naswot --store results.db --out search-zc
+  # 100 runs of REA and of the predictor on an ensemble's stored pool, 4 runs at a time
+  zcbench search --searcher rea,predictor:pool=stored --proxy meco,zico --store results.db \
+      --budget 50 --run-workers 4 --out search-4
 """
 
 
@@ -57,6 +60,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_batch_size(p, "scoring batch size")
     add_device(p, "scoring device: cpu or cuda[:N]")
     add_execution(p, "proxy scoring of architectures")
+    p.add_argument(
+        "--run-workers",
+        type=at_least(1),
+        default=1,
+        help="runs side by side in this many processes, each scoring what its runs lack with "
+        "--threads threads; every searcher's first run is made first, here, with --workers "
+        "(default: 1, one run after another)",
+    )
     add_out_dir(p)
 
 
@@ -102,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         executor=args.executor,
         workers=args.workers,
         address=args.address,
+        threads=args.threads or None,
+        run_workers=args.run_workers,
     )
     summary = run_search(
         job, space, table, args.out, data_dir=args.data, progress=not args.quiet,

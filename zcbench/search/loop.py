@@ -145,12 +145,20 @@ def run_many(
     progress: bool = True,
     **kwargs,
 ) -> pd.DataFrame:
-    traces = []
-    for run in tqdm(range(runs), desc=f"{searcher_name}/{dataset}", disable=not progress):
-        trace = run_once(searcher_name, space, table, dataset, budget, seed + run, **kwargs)
-        trace.insert(0, "run", run)
-        traces.append(trace)
+    traces = [
+        run_once(searcher_name, space, table, dataset, budget, seed + run, **kwargs)
+        for run in tqdm(range(runs), desc=f"{searcher_name}/{dataset}", disable=not progress)
+    ]
+    return stack_runs(traces, searcher_name, dataset, budget)
+
+
+def stack_runs(
+    traces: Sequence[pd.DataFrame], searcher_name: str, dataset: str, budget: int
+) -> pd.DataFrame:
+    """One trace from the traces of runs 0, 1, ... of one searcher, dataset and budget."""
+    traces = [trace.assign(run=run) for run, trace in enumerate(traces)]
     out = pd.concat(traces, ignore_index=True)
+    out = out[["run", *(c for c in out.columns if c != "run")]]
     out.insert(0, "budget", budget)
     out.insert(0, "dataset", dataset)
     out.insert(0, "searcher", searcher_name)
@@ -282,6 +290,37 @@ class SearchJob:
     executor: str = "local"
     workers: int = 1
     address: str | None = None
+    #: torch threads for scoring, per worker (None: torch's, divided among the workers)
+    threads: int | None = None
+    #: runs side by side in this many processes (:mod:`zcbench.search.workers`)
+    run_workers: int = 1
+
+    def proxy_sources(
+        self,
+        store,
+        space: SearchSpace,
+        datasets: Sequence[str],
+        *,
+        data_dir=None,
+        progress: bool = True,
+        in_process: bool = False,
+    ) -> dict:
+        """One :class:`~zcbench.search.proxy_source.StoreProxySource` per dataset on
+        ``store``, in this job's scoring configuration; ``in_process``: scoring in the calling
+        process (a run worker's), with ``threads`` threads."""
+        from zcbench.search.proxy_source import StoreProxySource
+
+        execution = dict(executor=self.executor, workers=self.workers, address=self.address)
+        if in_process:
+            execution = dict(executor="local", workers=1, address=None)
+        return {
+            ds: StoreProxySource(
+                store, space, ds, self.proxy, seed=self.proxy_seed, batch_size=self.batch_size,
+                device=self.device, data_dir=data_dir, progress=progress,
+                threads=self.threads, **execution,
+            )
+            for ds in datasets
+        }  # fmt: skip
 
 
 def run_search(
@@ -326,41 +365,54 @@ def run_search(
         f"each, seeds {job.seed}..{job.seed + job.runs - 1}"
         + (f", latency {limits}" if limits else "")
     )
+    if job.run_workers > 1 and (trainer is not None or job.executor != "local"):
+        raise ZCBenchError(
+            "runs side by side (--run-workers) need a tabulated ground truth and local "
+            "scoring; with --truth or --executor ray the runs go one at a time"
+        )
+    if job.run_workers > 1 and not job.threads:  # one thread count for every score stored
+        import dataclasses
+
+        import torch
+
+        job = dataclasses.replace(job, threads=max(1, torch.get_num_threads() // job.run_workers))
     store = None
     sources = {}
     if guided:
         from zcbench.engine.store import ResultStore
-        from zcbench.search.proxy_source import StoreProxySource
 
         store = ResultStore(job.store)
-        sources = {
-            ds: StoreProxySource(
-                store, space, ds, job.proxy, seed=job.proxy_seed, batch_size=job.batch_size,
-                device=job.device, data_dir=data_dir, progress=progress,
-                executor=job.executor, workers=job.workers, address=job.address,
-            )
-            for ds in datasets
-        }  # fmt: skip
+        sources = job.proxy_sources(store, space, datasets, data_dir=data_dir, progress=progress)
         print(
             f"zero-cost guided ({', '.join(guided)}): proxy {sources[datasets[0]].label}, "
             f"batch {job.batch_size}, seed {job.proxy_seed}; scores cached in {job.store}"
         )
+    cells = [(name, ds, budget) for ds in datasets for budget in job.budgets
+             for name in job.searchers]  # fmt: skip
+    scored_in_workers = 0
     try:
-        traces = [
-            run_many(
-                name, space, table, ds, budget, job.runs, job.seed,
-                progress=progress, signal=signal, max_latency=limits, trainer=trainer,
-                proxy_source=sources[ds] if name in guided else None,
-            )
-            for ds in datasets
-            for budget in job.budgets
-            for name in job.searchers
-        ]  # fmt: skip
+        if job.run_workers > 1:
+            from zcbench.search.workers import run_side_by_side
+
+            traces, scored_in_workers = run_side_by_side(
+                job, cells, space, table, sources, signal=signal, data_dir=data_dir,
+                progress=progress,
+            )  # fmt: skip
+        else:
+            traces = [
+                run_many(
+                    name, space, table, ds, budget, job.runs, job.seed,
+                    progress=progress, signal=signal, max_latency=limits, trainer=trainer,
+                    proxy_source=sources[ds] if name in guided else None,
+                )
+                for name, ds, budget in cells
+            ]  # fmt: skip
     finally:
         if store is not None:
             store.close()
     if sources:
         scored = sum(src.scored for src in sources.values())
+        scored += scored_in_workers
         print(f"proxy scores: {scored:,} architectures scored now, the rest read from the store")
     trace = pd.concat(traces, ignore_index=True)
     trace.to_csv(out / "trace.csv", index=False)

@@ -46,6 +46,7 @@ class StoreProxySource:
         executor: str = "local",
         workers: int = 1,
         address: str | None = None,
+        threads: int | None = None,
     ) -> None:
         names = [p.strip() for p in (proxies.split(",") if isinstance(proxies, str) else proxies)]
         #: the members searchers combine: stored proxies and derived ones
@@ -62,7 +63,7 @@ class StoreProxySource:
         self.data_dir = data_dir
         self.progress = progress
         #: how missing scores are computed (see :func:`zcbench.engine.runner.run_scoring`)
-        self.execution = dict(executor=executor, workers=workers, address=address)
+        self.execution = dict(executor=executor, workers=workers, address=address, threads=threads)
         self._cache: dict[int, np.ndarray] = {}
         #: architectures this source scored itself (not found in the store)
         self.scored = 0

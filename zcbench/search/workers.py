@@ -1,0 +1,151 @@
+"""Search runs side by side in worker processes (``zcbench search --run-workers N``).
+
+A run is a function of its searcher, dataset, budget and seed alone (given the table and the
+proxy store), so runs can be made anywhere and put back in order: the traces are the ones
+the runs give one after another (tests/test_searchers.py checks it). How:
+
+* the first run of every searcher x dataset x budget cell is made here, before the others,
+  so that what all of a cell's runs share is scored once, with the job's scoring workers, and
+  stored (the whole space's prefilter, a stored pool's ensemble, ...);
+* the other runs go to ``run_workers`` spawned processes. Each is started once with the
+  table, the space (by reference: a plug-in space by its module) and the job, opens the store
+  itself, keeps its proxy sources' caches across the runs it is given, and scores whatever
+  those runs still lack in-process with the job's ``threads`` torch threads (``run_search``
+  sets them, by default to this process's divided among the workers, for the first runs'
+  scoring too, so that every score stored has one thread count), writing it to the store
+  (SQLite serialises the writers);
+* the traces come back here and are kept by cell and run. A searcher's error in a worker
+  stops the search with that error; a worker that dies stops it with a one-line error. Proxy
+  scores computed so far are in the store either way, so a rerun reads them back.
+
+Not for ``--truth`` (a query may train an architecture and grow the measured table, which
+one process owns) nor ``--executor ray`` (scoring there is the cluster's).
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing as mp
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from zcbench.errors import ZCBenchError
+from zcbench.search.loop import SearchJob, parse_searcher, run_once, stack_runs
+from zcbench.spaces import get_space, space_ref
+from zcbench.spaces.base import SearchSpace
+from zcbench.tables.benchmarks import BenchmarkTable
+
+#: (searcher, dataset, budget): one cell of a search job, ``job.runs`` runs each
+Cell = tuple[str, str, int]
+
+
+@dataclass(frozen=True)
+class _World:
+    """What a run worker is started with (pickled once per worker)."""
+
+    space: str
+    data_dir: str | None
+    table: BenchmarkTable
+    job: SearchJob
+    signal: str
+    threads: int
+
+
+#: a run worker's state: its world, its space, its store and proxy sources (made on first use)
+_here: dict[str, Any] = {}
+
+
+def _start(world: _World) -> None:
+    torch.set_num_threads(world.threads)
+    _here.clear()
+    _here.update(world=world, space=get_space(world.space, world.data_dir), store=None, sources={})
+
+
+def _source(dataset: str):
+    world: _World = _here["world"]
+    if dataset not in _here["sources"]:
+        if _here["store"] is None:
+            from zcbench.engine.store import ResultStore
+
+            _here["store"] = ResultStore(world.job.store)
+            atexit.register(_here["store"].close)
+        _here["sources"].update(
+            world.job.proxy_sources(
+                _here["store"], _here["space"], [dataset], data_dir=world.data_dir,
+                progress=False, in_process=True,
+            )
+        )  # fmt: skip
+    return _here["sources"][dataset]
+
+
+def _run(name: str, dataset: str, budget: int, seed: int) -> tuple[pd.DataFrame, int]:
+    """One run in a worker: its trace, and how many architectures it scored."""
+    world: _World = _here["world"]
+    source = _source(dataset) if parse_searcher(name)[0].needs_proxy else None
+    before = source.scored if source is not None else 0
+    trace = run_once(
+        name, _here["space"], world.table, dataset, budget, seed, signal=world.signal,
+        max_latency=dict(world.job.max_latency), proxy_source=source,
+    )  # fmt: skip
+    return trace, (source.scored - before if source is not None else 0)
+
+
+def run_side_by_side(
+    job: SearchJob,
+    cells: Sequence[Cell],
+    space: SearchSpace,
+    table: BenchmarkTable,
+    sources: dict,
+    *,
+    signal: str,
+    data_dir: str | None = None,
+    progress: bool = True,
+) -> tuple[list[pd.DataFrame], int]:
+    """Every cell's ``job.runs`` runs, the first here and the rest in ``job.run_workers``
+    processes: one stacked trace per cell (as :func:`~zcbench.search.loop.run_many` gives),
+    and how many architectures the workers scored (``sources`` count this process's)."""
+    guided = {name for name, _, _ in cells if parse_searcher(name)[0].needs_proxy}
+    traces: dict[tuple[Cell, int], pd.DataFrame] = {}
+    for cell in tqdm(cells, desc="first runs", unit="run", disable=not progress):
+        name, dataset, budget = cell
+        traces[cell, 0] = run_once(
+            name, space, table, dataset, budget, job.seed, signal=signal,
+            max_latency=dict(job.max_latency),
+            proxy_source=sources[dataset] if name in guided else None,
+        )  # fmt: skip
+    rest = [(cell, run) for cell in cells for run in range(1, job.runs)]
+    scored = 0
+    if rest:
+        workers = min(job.run_workers, len(rest))
+        threads = job.threads or max(1, torch.get_num_threads() // job.run_workers)
+        world = _World(space_ref(space), data_dir, table, job, signal, threads)
+        pool = ProcessPoolExecutor(
+            workers, mp_context=mp.get_context("spawn"), initializer=_start, initargs=(world,)
+        )
+        try:
+            futures = {pool.submit(_run, *cell, job.seed + run): (cell, run) for cell, run in rest}
+            with tqdm(
+                total=len(rest), desc=f"runs ({workers} processes)", unit="run",
+                disable=not progress, smoothing=0.1,
+            ) as bar:  # fmt: skip
+                for future in as_completed(futures):
+                    trace, count = future.result()
+                    traces[futures[future]] = trace
+                    scored += count
+                    bar.update()
+        except BrokenProcessPool:
+            raise ZCBenchError(
+                "a search worker process died; proxy scores computed so far are in the store "
+                "(rerun to read them back)"
+            ) from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    out = [stack_runs([traces[cell, run] for run in range(job.runs)], *cell) for cell in cells]
+    return out, scored
