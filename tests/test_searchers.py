@@ -235,6 +235,41 @@ def test_runs_side_by_side_refuse_training_and_ray(nb201, table, tmp_path):
         run_search(ray_job, nb201, table, tmp_path, progress=False)
 
 
+def test_an_interrupted_search_resumes_to_the_same_outputs(tmp_path, capsys, monkeypatch):
+    import zcbench.search.loop as loop
+
+    argv = ["search", "--searcher", "rea,random", "--budget", "5", "--runs", "3", "-q"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    assert main([*argv, "--out", str(whole)]) == 0
+    real, calls = loop.run_once, []
+
+    def interrupted_at_the_fifth_run(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "run_once", interrupted_at_the_fifth_run)
+    assert main([*argv, "--out", str(cut)]) == 130
+    monkeypatch.setattr(loop, "run_once", real)
+    journal = cut / "runs.partial.csv"
+    assert not (cut / "trace.csv").exists() and journal.exists()
+    kept = pd.read_csv(journal)
+    assert kept.groupby(["searcher", "run"]).ngroups == 4 and len(kept) == 4 * 5
+    rows = (whole / "trace.csv").read_text().splitlines()
+    next_run = [r for r in rows if r.startswith("random,cifar10,5,1,")]
+    with journal.open("a") as fh:  # the next run cut short by a kill mid-write
+        fh.write(next_run[0] + "\n" + next_run[1][:30])
+    assert main([*argv, "--seed", "1", "--out", str(cut)]) == 2
+    err = capsys.readouterr().err
+    assert "holds runs of a search with other settings (seed 0 vs 1)" in err
+    assert main([*argv, "--out", str(cut)]) == 0
+    assert "resuming: 4 of 6 runs read back" in capsys.readouterr().out
+    for name in ("trace.csv", "summary.csv", "search.md"):
+        assert (cut / name).read_text() == (whole / name).read_text()
+    assert not journal.exists() and not (cut / "runs.partial.json").exists()
+
+
 def test_difference_interval_is_welchs():
     from zcbench.search.loop import difference_interval
 

@@ -23,6 +23,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from zcbench.errors import ZCBenchError, shown
+from zcbench.search.journal import RunJournal
 from zcbench.search.oracle import DEFAULT_SIGNAL, Oracle
 from zcbench.searchers import get_searcher
 from zcbench.spaces.base import SearchSpace
@@ -389,24 +390,38 @@ def run_search(
         )
     cells = [(name, ds, budget) for ds in datasets for budget in job.budgets
              for name in job.searchers]  # fmt: skip
+    journal = RunJournal(out, _journal_settings(job, space, signal, limits, guided, trainer))
+    done = journal.read()
+    todo = [(cell, run) for cell in cells for run in range(job.runs) if (cell, run) not in done]
+    if len(todo) < len(cells) * job.runs:
+        print(
+            f"resuming: {len(cells) * job.runs - len(todo)} of {len(cells) * job.runs} runs "
+            f"read back from {journal.path}"
+        )
+
+    def record(cell: tuple[str, str, int], run: int, trace: pd.DataFrame) -> None:
+        journal.add(cell, run, trace)
+        done[cell, run] = trace
+
     scored_in_workers = 0
     try:
         if job.run_workers > 1:
             from zcbench.search.workers import run_side_by_side
 
-            traces, scored_in_workers = run_side_by_side(
-                job, cells, space, table, sources, signal=signal, data_dir=data_dir,
+            scored_in_workers = run_side_by_side(
+                job, todo, space, table, sources, record, signal=signal, data_dir=data_dir,
                 progress=progress,
             )  # fmt: skip
         else:
-            traces = [
-                run_many(
-                    name, space, table, ds, budget, job.runs, job.seed,
-                    progress=progress, signal=signal, max_latency=limits, trainer=trainer,
+            bar = tqdm(todo, desc="runs", unit="run", disable=not progress or not todo)
+            for cell, run in bar:
+                name, ds, budget = cell
+                bar.set_postfix_str(f"{name}/{ds}/{budget}", refresh=False)
+                record(cell, run, run_once(
+                    name, space, table, ds, budget, job.seed + run, signal=signal,
+                    max_latency=limits, trainer=trainer,
                     proxy_source=sources[ds] if name in guided else None,
-                )
-                for name, ds, budget in cells
-            ]  # fmt: skip
+                ))  # fmt: skip
     finally:
         if store is not None:
             store.close()
@@ -414,6 +429,7 @@ def run_search(
         scored = sum(src.scored for src in sources.values())
         scored += scored_in_workers
         print(f"proxy scores: {scored:,} architectures scored now, the rest read from the store")
+    traces = [stack_runs([done[cell, run] for run in range(job.runs)], *cell) for cell in cells]
     trace = pd.concat(traces, ignore_index=True)
     trace.to_csv(out / "trace.csv", index=False)
     summary = summarise(trace, trainer.table if trainer is not None else table)
@@ -437,4 +453,20 @@ def run_search(
         + "\n".join(f"![{ds} {b}](anytime_{ds}_{b}.png)" for ds in datasets for b in job.budgets)
         + "\n"
     )
+    journal.finish()
     return summary
+
+
+def _journal_settings(
+    job: SearchJob, space: SearchSpace, signal: str, limits: dict, guided: list, trainer
+) -> dict:
+    """What a run's trace depends on besides its searcher, dataset, budget and number."""
+    settings = dict(space=space.name, seed=job.seed, signal=signal, max_latency=limits)
+    if trainer is not None:
+        settings["truth"] = str(Path(trainer.folder).resolve())
+    if guided:
+        settings.update(
+            proxy=job.proxy, proxy_seed=job.proxy_seed, batch_size=job.batch_size,
+            device=job.device,
+        )  # fmt: skip
+    return settings

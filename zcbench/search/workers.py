@@ -14,9 +14,10 @@ the runs give one after another (tests/test_searchers.py checks it). How:
   sets them, by default to this process's divided among the workers, for the first runs'
   scoring too, so that every score stored has one thread count), writing it to the store
   (SQLite serialises the writers);
-* the traces come back here and are kept by cell and run. A searcher's error in a worker
-  stops the search with that error; a worker that dies stops it with a one-line error. Proxy
-  scores computed so far are in the store either way, so a rerun reads them back.
+* the traces come back here, each kept as it arrives (:mod:`zcbench.search.journal`). A
+  searcher's error in a worker stops the search with that error; a worker that dies stops it
+  with a one-line error. The finished runs and the proxy scores computed so far are kept
+  either way, so the same command resumes.
 
 Not for ``--truth`` (a query may train an architecture and grow the measured table, which
 one process owns) nor ``--executor ray`` (scoring there is the cluster's).
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing as mp
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -37,13 +38,11 @@ import torch
 from tqdm.auto import tqdm
 
 from zcbench.errors import ZCBenchError
-from zcbench.search.loop import SearchJob, parse_searcher, run_once, stack_runs
+from zcbench.search.journal import Cell
+from zcbench.search.loop import SearchJob, parse_searcher, run_once
 from zcbench.spaces import get_space, space_ref
 from zcbench.spaces.base import SearchSpace
 from zcbench.tables.benchmarks import BenchmarkTable
-
-#: (searcher, dataset, budget): one cell of a search job, ``job.runs`` runs each
-Cell = tuple[str, str, int]
 
 
 @dataclass(frozen=True)
@@ -99,53 +98,56 @@ def _run(name: str, dataset: str, budget: int, seed: int) -> tuple[pd.DataFrame,
 
 def run_side_by_side(
     job: SearchJob,
-    cells: Sequence[Cell],
+    todo: Sequence[tuple[Cell, int]],
     space: SearchSpace,
     table: BenchmarkTable,
     sources: dict,
+    record: Callable[[Cell, int, pd.DataFrame], None],
     *,
     signal: str,
     data_dir: str | None = None,
     progress: bool = True,
-) -> tuple[list[pd.DataFrame], int]:
-    """Every cell's ``job.runs`` runs, the first here and the rest in ``job.run_workers``
-    processes: one stacked trace per cell (as :func:`~zcbench.search.loop.run_many` gives),
-    and how many architectures the workers scored (``sources`` count this process's)."""
-    guided = {name for name, _, _ in cells if parse_searcher(name)[0].needs_proxy}
-    traces: dict[tuple[Cell, int], pd.DataFrame] = {}
-    for cell in tqdm(cells, desc="first runs", unit="run", disable=not progress):
+) -> int:
+    """Make the runs ``todo`` ((cell, run number) pairs): each cell's first here, the rest in
+    ``job.run_workers`` processes, giving each trace to ``record`` here as it arrives.
+    Returns how many architectures the workers scored (``sources`` count this process's)."""
+    firsts: dict[Cell, int] = {}
+    for cell, run in todo:
+        firsts.setdefault(cell, run)
+    for cell, run in tqdm(firsts.items(), desc="first runs", unit="run", disable=not progress):
         name, dataset, budget = cell
-        traces[cell, 0] = run_once(
-            name, space, table, dataset, budget, job.seed, signal=signal,
+        needs_proxy = parse_searcher(name)[0].needs_proxy
+        record(cell, run, run_once(
+            name, space, table, dataset, budget, job.seed + run, signal=signal,
             max_latency=dict(job.max_latency),
-            proxy_source=sources[dataset] if name in guided else None,
-        )  # fmt: skip
-    rest = [(cell, run) for cell in cells for run in range(1, job.runs)]
+            proxy_source=sources[dataset] if needs_proxy else None,
+        ))  # fmt: skip
+    rest = [(cell, run) for cell, run in todo if firsts[cell] != run]
+    if not rest:
+        return 0
+    workers = min(job.run_workers, len(rest))
+    threads = job.threads or max(1, torch.get_num_threads() // job.run_workers)
+    world = _World(space_ref(space), data_dir, table, job, signal, threads)
+    pool = ProcessPoolExecutor(
+        workers, mp_context=mp.get_context("spawn"), initializer=_start, initargs=(world,)
+    )
     scored = 0
-    if rest:
-        workers = min(job.run_workers, len(rest))
-        threads = job.threads or max(1, torch.get_num_threads() // job.run_workers)
-        world = _World(space_ref(space), data_dir, table, job, signal, threads)
-        pool = ProcessPoolExecutor(
-            workers, mp_context=mp.get_context("spawn"), initializer=_start, initargs=(world,)
-        )
-        try:
-            futures = {pool.submit(_run, *cell, job.seed + run): (cell, run) for cell, run in rest}
-            with tqdm(
-                total=len(rest), desc=f"runs ({workers} processes)", unit="run",
-                disable=not progress, smoothing=0.1,
-            ) as bar:  # fmt: skip
-                for future in as_completed(futures):
-                    trace, count = future.result()
-                    traces[futures[future]] = trace
-                    scored += count
-                    bar.update()
-        except BrokenProcessPool:
-            raise ZCBenchError(
-                "a search worker process died; proxy scores computed so far are in the store "
-                "(rerun to read them back)"
-            ) from None
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-    out = [stack_runs([traces[cell, run] for run in range(job.runs)], *cell) for cell in cells]
-    return out, scored
+    try:
+        futures = {pool.submit(_run, *cell, job.seed + run): (cell, run) for cell, run in rest}
+        with tqdm(
+            total=len(rest), desc=f"runs ({workers} processes)", unit="run",
+            disable=not progress, smoothing=0.1,
+        ) as bar:  # fmt: skip
+            for future in as_completed(futures):
+                trace, count = future.result()
+                record(*futures[future], trace)
+                scored += count
+                bar.update()
+    except BrokenProcessPool:
+        raise ZCBenchError(
+            "a search worker process died; the finished runs and the proxy scores computed so "
+            "far are kept (rerun the same command to go on)"
+        ) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return scored
