@@ -27,6 +27,9 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
+import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -62,9 +65,20 @@ _here: dict[str, Any] = {}
 
 
 def _start(world: _World) -> None:
+    # a worker outlives a parent killed outright (SIGKILL), blocked on the task queue it
+    # shares with its siblings: it watches the parent and leaves when the parent is gone
+    parent = mp.parent_process()
+    if parent is not None:
+        watch = threading.Thread(target=_leave_with, args=(parent.sentinel,), daemon=True)
+        watch.start()
     torch.set_num_threads(world.threads)
     _here.clear()
     _here.update(world=world, space=get_space(world.space, world.data_dir), store=None, sources={})
+
+
+def _leave_with(sentinel: int) -> None:
+    mp_connection.wait([sentinel])
+    os._exit(1)
 
 
 def _source(dataset: str):
