@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import multiprocessing.connection as mp_connection
+import multiprocessing.process as mp_process
 import os
 import re
 import signal
@@ -169,12 +171,19 @@ def map_tasks(
     device: str = "cpu",
     address: str | None = None,
     on_done: Callable[[int, Any], None] | None = None,
+    setup: tuple[Callable[[Any], None], Any] | None = None,
 ) -> list[Any]:
     """``[fn(*t) for t in tasks]``, one task per worker at a time: in this process
     (``workers`` 1, local), in ``workers`` spawned processes, or as Ray tasks (one GPU each on
     CUDA). ``fn`` must be importable by module (workers import it). ``on_done(i, result)`` is
     called here as each task finishes; results come back in the order of ``tasks``. A task
-    that raises stops the run with its error (what ``on_done`` saw is kept by the caller)."""
+    that raises stops the run with its error (what ``on_done`` saw is kept by the caller).
+
+    ``setup``: ``(init, shared)``, with ``init(shared)`` run in a worker before its tasks, so
+    that what every task needs (a table, a space) is shipped once: once per process, or on
+    Ray once to the object store, ``init`` then running before each task (it should return at
+    once when the worker already holds ``shared``). Spawned processes leave when this process
+    dies, even killed outright (they would wait on their task queue forever)."""
     results: list[Any] = [None] * len(tasks)
 
     def done(i: int, value: Any) -> None:
@@ -183,6 +192,8 @@ def map_tasks(
             on_done(i, value)
 
     if executor == "local" and workers == 1:
+        if setup is not None:
+            setup[0](setup[1])
         for i, task in enumerate(tasks):
             done(i, fn(*task))
         return results
@@ -192,7 +203,7 @@ def map_tasks(
 
         ctx = mp.get_context("spawn")
         with cf.ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=torch.set_num_threads, initargs=(threads,)
+            workers, mp_context=ctx, initializer=_start_process, initargs=(threads, setup)
         ) as pool:
             futures = {pool.submit(fn, *task): i for i, task in enumerate(tasks)}
             try:
@@ -208,13 +219,27 @@ def map_tasks(
         remote = ray.remote(num_cpus=threads, num_gpus=1 if gpu else 0, max_retries=0)(
             _with_threads
         )
-        refs = {remote.remote(threads, fn, *task): i for i, task in enumerate(tasks)}
-        pending = list(refs)
+        init, shared = (setup[0], ray.put(setup[1])) if setup is not None else (None, None)
+        refs: dict[Any, int] = {}
+        queued = deque(enumerate(tasks))
+        pending: list[Any] = []
+
+        def submit() -> None:  # at most ``workers`` tasks in flight: the asked parallelism
+            i, task = queued.popleft()
+            ref = remote.remote(threads, init, shared, fn, *task)
+            refs[ref] = i
+            pending.append(ref)
+
+        for _ in range(min(workers, len(queued))):
+            submit()
         try:
             while pending:
-                ready, pending = ray.wait(pending, num_returns=1)
+                ready, _ = ray.wait(pending, num_returns=1)
                 for ref in ready:
+                    pending.remove(ref)
                     done(refs[ref], ray.get(ref))
+                    if queued:
+                        submit()
         except BaseException:
             for ref in pending:
                 ray.cancel(ref, force=True)
@@ -222,10 +247,34 @@ def map_tasks(
     return results
 
 
-def _with_threads(threads: int, fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)`` with ``threads`` torch threads (a Ray worker process is reused across
-    tasks: the count is set for each)."""
+def _start_process(threads: int, setup: tuple[Callable[[Any], None], Any] | None) -> None:
+    """A spawned worker's start: leave with the parent, set the threads, run ``setup``."""
+    parent = mp_process.parent_process()
+    if parent is not None:
+        threading.Thread(target=_leave_with, args=(parent.sentinel,), daemon=True).start()
     torch.set_num_threads(threads)
+    if setup is not None:
+        setup[0](setup[1])
+
+
+def _leave_with(sentinel: int) -> None:
+    mp_connection.wait([sentinel])
+    os._exit(1)
+
+
+def _with_threads(
+    threads: int,
+    init: Callable[[Any], None] | None,
+    shared: Any,
+    fn: Callable[..., Any],
+    *args: Any,
+) -> Any:
+    """``fn(*args)`` with ``threads`` torch threads after ``init(shared)`` (a Ray worker
+    process is reused across tasks: both are applied for each; Ray resolves ``shared``, an
+    object-store reference, to its value)."""
+    torch.set_num_threads(threads)
+    if init is not None:
+        init(shared)
     return fn(*args)
 
 

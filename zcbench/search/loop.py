@@ -10,6 +10,7 @@ queried (free, cached) for 10,000 asks in a row is stopped with an error rather 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 from collections.abc import Sequence
@@ -366,12 +367,13 @@ def run_search(
         f"each, seeds {job.seed}..{job.seed + job.runs - 1}"
         + (f", latency {limits}" if limits else "")
     )
-    if job.run_workers > 1 and (trainer is not None or job.executor != "local"):
+    if job.run_workers > 1 and trainer is not None:
         raise ZCBenchError(
-            "runs side by side (--run-workers) need a tabulated ground truth and local "
-            "scoring; with --truth or --executor ray the runs go one at a time"
+            "runs side by side (--run-workers) need a tabulated ground truth; with --truth "
+            "the runs go one at a time (a query may train an architecture into the table)"
         )
-    if job.run_workers > 1 and not job.threads:  # one thread count for every score stored
+    if job.run_workers > 1 and not job.threads and job.executor == "local":
+        # one thread count for every score stored
         import dataclasses
 
         import torch
@@ -405,23 +407,24 @@ def run_search(
 
     scored_in_workers = 0
     try:
-        if job.run_workers > 1:
-            from zcbench.search.workers import run_side_by_side
+        with _cluster(job):
+            if job.run_workers > 1:
+                from zcbench.search.workers import run_side_by_side
 
-            scored_in_workers = run_side_by_side(
-                job, todo, space, table, sources, record, signal=signal, data_dir=data_dir,
-                progress=progress,
-            )  # fmt: skip
-        else:
-            bar = tqdm(todo, desc="runs", unit="run", disable=not progress or not todo)
-            for cell, run in bar:
-                name, ds, budget = cell
-                bar.set_postfix_str(f"{name}/{ds}/{budget}", refresh=False)
-                record(cell, run, run_once(
-                    name, space, table, ds, budget, job.seed + run, signal=signal,
-                    max_latency=limits, trainer=trainer,
-                    proxy_source=sources[ds] if name in guided else None,
-                ))  # fmt: skip
+                scored_in_workers = run_side_by_side(
+                    job, todo, space, table, sources, record, signal=signal,
+                    data_dir=data_dir, progress=progress,
+                )  # fmt: skip
+            else:
+                bar = tqdm(todo, desc="runs", unit="run", disable=not progress or not todo)
+                for cell, run in bar:
+                    name, ds, budget = cell
+                    bar.set_postfix_str(f"{name}/{ds}/{budget}", refresh=False)
+                    record(cell, run, run_once(
+                        name, space, table, ds, budget, job.seed + run, signal=signal,
+                        max_latency=limits, trainer=trainer,
+                        proxy_source=sources[ds] if name in guided else None,
+                    ))  # fmt: skip
     finally:
         if store is not None:
             store.close()
@@ -455,6 +458,16 @@ def run_search(
     )
     journal.finish()
     return summary
+
+
+def _cluster(job: SearchJob):
+    """With ``--executor ray``: one connection to the cluster (a local one started once) for
+    the whole search, rather than one per scoring call; otherwise nothing."""
+    if job.executor != "ray":
+        return contextlib.nullcontext()
+    from zcbench.engine.executors import ray_cluster
+
+    return ray_cluster(job.address, max(job.workers, job.run_workers) * (job.threads or 1))
 
 
 def _journal_settings(

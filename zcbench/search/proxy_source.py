@@ -17,6 +17,7 @@ architectures being compared), so an ensemble needs no reference population.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -161,6 +162,65 @@ class StoreProxySource:
         if not indices:
             return np.empty((0, 0))
         return self._members(np.stack([self._cache[i] for i in indices]))
+
+
+class NotInSnapshot(ZCBenchError):
+    """A run asked a :class:`SnapshotProxySource` for scores it does not hold."""
+
+
+@dataclass(frozen=True)
+class ProxySnapshot:
+    """What a :class:`StoreProxySource` has read, frozen for a process that cannot reach its
+    store (a run worker on another machine of a Ray cluster): the members' signed scores per
+    architecture index, the store's pool (``zc:pool=stored``) and the prefilter siblings'."""
+
+    members: tuple[str, ...]
+    proxies: tuple[str, ...]
+    values: dict[int, np.ndarray]
+    stored: tuple[int, ...]
+    siblings: dict[str, ProxySnapshot]
+
+    @classmethod
+    def of(cls, source: StoreProxySource) -> ProxySnapshot:
+        indices = list(source._cache)
+        rows = source._members(np.stack([source._cache[i] for i in indices])) if indices else []
+        return cls(
+            tuple(source.members), tuple(source.proxies), dict(zip(indices, rows)),
+            tuple(source.stored_indices()),
+            {name: cls.of(sib) for name, sib in source._siblings.items()},
+        )  # fmt: skip
+
+
+class SnapshotProxySource:
+    """A :class:`ProxySnapshot` answering as a store-backed source does; asked for an
+    architecture it does not hold, it raises :class:`NotInSnapshot` (the run is then made
+    again where the store is)."""
+
+    def __init__(self, snapshot: ProxySnapshot, space: SearchSpace) -> None:
+        self.snapshot, self.space = snapshot, space
+        self.members, self.proxies = list(snapshot.members), list(snapshot.proxies)
+        self.scored = 0
+
+    @property
+    def label(self) -> str:
+        return "+".join(self.members)
+
+    def sibling(self, proxies: str) -> SnapshotProxySource:
+        if proxies not in self.snapshot.siblings:
+            raise NotInSnapshot(f"no scores of {proxies} in the snapshot")
+        return SnapshotProxySource(self.snapshot.siblings[proxies], self.space)
+
+    def stored_indices(self) -> list[int]:
+        return list(self.snapshot.stored)
+
+    def scores(self, archs: Sequence[Arch]) -> np.ndarray:
+        indices = [self.space.index(a) for a in archs]
+        missing = [i for i in indices if i not in self.snapshot.values]
+        if missing:
+            raise NotInSnapshot(f"{len(missing)} architectures are not in the snapshot")
+        if not indices:
+            return np.empty((0, 0))
+        return np.stack([self.snapshot.values[i] for i in indices])
 
 
 #: how several proxies combine: ``mean`` (mean normalised rank) or ``log`` (AZ-NAS's sum of

@@ -1,37 +1,38 @@
-"""Search runs side by side in worker processes (``zcbench search --run-workers N``).
+"""Search runs side by side (``zcbench search --run-workers N``): in N spawned processes, or
+in N Ray tasks at a time with ``--executor ray``.
 
 A run is a function of its searcher, dataset, budget and seed alone (given the table and the
-proxy store), so runs can be made anywhere and put back in order: the traces are the ones
-the runs give one after another (tests/test_searchers.py checks it). How:
+proxy scores), so runs can be made anywhere and put back in order: the traces are the ones
+the runs give one after another (tests/test_searchers.py and tests/test_ray.py check it). How:
 
 * the first run of every searcher x dataset x budget cell is made here, before the others,
-  so that what all of a cell's runs share is scored once, with the job's scoring workers, and
-  stored (the whole space's prefilter, a stored pool's ensemble, ...);
-* the other runs go to ``run_workers`` spawned processes. Each is started once with the
-  table, the space (by reference: a plug-in space by its module) and the job, opens the store
-  itself, keeps its proxy sources' caches across the runs it is given, and scores whatever
-  those runs still lack in-process with the job's ``threads`` torch threads (``run_search``
-  sets them, by default to this process's divided among the workers, for the first runs'
-  scoring too, so that every score stored has one thread count), writing it to the store
-  (SQLite serialises the writers);
+  so that what all of a cell's runs share is scored once, with the job's scoring workers
+  (``--workers``, in processes or on Ray), and stored: the whole space's prefilter, a stored
+  pool's ensemble, ...;
+* the other runs go to the workers through :func:`zcbench.engine.executors.map_tasks`, which
+  ships the table, the space (by reference: a plug-in space by its module) and the job once
+  per worker. A local process opens the store itself and scores whatever its runs still lack
+  in-process, with the job's ``threads`` (``run_search`` sets them, by default to this
+  process's divided among the workers, for the first runs' scoring too, so that every score
+  stored has one thread count), writing it to the store (SQLite serialises the writers). A
+  Ray task may run on a machine without the store: it gets a snapshot of what this process's
+  proxy sources read during the first runs (:class:`~zcbench.search.proxy_source.ProxySnapshot`),
+  and a run that needs any other score (a fresh random pool per run) comes back undone and is
+  made here afterwards, its scoring on the cluster as the first runs';
 * the traces come back here, each kept as it arrives (:mod:`zcbench.search.journal`). A
   searcher's error in a worker stops the search with that error; a worker that dies stops it
   with a one-line error. The finished runs and the proxy scores computed so far are kept
-  either way, so the same command resumes.
+  either way, so the same command resumes. Local workers leave when this process dies.
 
-Not for ``--truth`` (a query may train an architecture and grow the measured table, which
-one process owns) nor ``--executor ray`` (scoring there is the cluster's).
+Not for ``--truth``: a query may train an architecture and grow the measured table, which one
+process owns.
 """
 
 from __future__ import annotations
 
 import atexit
-import multiprocessing as mp
-import multiprocessing.connection as mp_connection
-import os
-import threading
+import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,7 @@ from tqdm.auto import tqdm
 from zcbench.errors import ZCBenchError
 from zcbench.search.journal import Cell
 from zcbench.search.loop import SearchJob, parse_searcher, run_once
+from zcbench.search.proxy_source import NotInSnapshot, ProxySnapshot, SnapshotProxySource
 from zcbench.spaces import get_space, space_ref
 from zcbench.spaces.base import SearchSpace
 from zcbench.tables.benchmarks import BenchmarkTable
@@ -50,14 +52,16 @@ from zcbench.tables.benchmarks import BenchmarkTable
 
 @dataclass(frozen=True)
 class _World:
-    """What a run worker is started with (pickled once per worker)."""
+    """What a run worker is given once: everything a run needs besides its cell and seed."""
 
+    token: str  # this search's: a reused Ray worker sets up once per search
     space: str
     data_dir: str | None
     table: BenchmarkTable
     job: SearchJob
     signal: str
-    threads: int
+    #: per dataset, the proxy scores the first runs read (Ray); None: open the store
+    snapshots: dict[str, ProxySnapshot] | None
 
 
 #: a run worker's state: its world, its space, its store and proxy sources (made on first use)
@@ -65,25 +69,22 @@ _here: dict[str, Any] = {}
 
 
 def _start(world: _World) -> None:
-    # a worker outlives a parent killed outright (SIGKILL), blocked on the task queue it
-    # shares with its siblings: it watches the parent and leaves when the parent is gone
-    parent = mp.parent_process()
-    if parent is not None:
-        watch = threading.Thread(target=_leave_with, args=(parent.sentinel,), daemon=True)
-        watch.start()
-    torch.set_num_threads(world.threads)
+    if _here.get("token") == world.token:
+        return
     _here.clear()
-    _here.update(world=world, space=get_space(world.space, world.data_dir), store=None, sources={})
-
-
-def _leave_with(sentinel: int) -> None:
-    mp_connection.wait([sentinel])
-    os._exit(1)
+    space = get_space(world.space, world.data_dir)
+    _here.update(token=world.token, world=world, space=space, store=None, sources={})
 
 
 def _source(dataset: str):
     world: _World = _here["world"]
     if dataset not in _here["sources"]:
+        if world.snapshots is not None:
+            if dataset not in world.snapshots:
+                raise NotInSnapshot(f"no proxy scores for {dataset} in the snapshot")
+            source = SnapshotProxySource(world.snapshots[dataset], _here["space"])
+            _here["sources"][dataset] = source
+            return source
         if _here["store"] is None:
             from zcbench.engine.store import ResultStore
 
@@ -98,15 +99,19 @@ def _source(dataset: str):
     return _here["sources"][dataset]
 
 
-def _run(name: str, dataset: str, budget: int, seed: int) -> tuple[pd.DataFrame, int]:
-    """One run in a worker: its trace, and how many architectures it scored."""
+def _run(name: str, dataset: str, budget: int, seed: int) -> tuple[pd.DataFrame, int] | None:
+    """One run in a worker: its trace and how many architectures it scored; None when it
+    needs proxy scores its snapshot lacks (it is then made where the store is)."""
     world: _World = _here["world"]
-    source = _source(dataset) if parse_searcher(name)[0].needs_proxy else None
-    before = source.scored if source is not None else 0
-    trace = run_once(
-        name, _here["space"], world.table, dataset, budget, seed, signal=world.signal,
-        max_latency=dict(world.job.max_latency), proxy_source=source,
-    )  # fmt: skip
+    try:
+        source = _source(dataset) if parse_searcher(name)[0].needs_proxy else None
+        before = source.scored if source is not None else 0
+        trace = run_once(
+            name, _here["space"], world.table, dataset, budget, seed, signal=world.signal,
+            max_latency=dict(world.job.max_latency), proxy_source=source,
+        )  # fmt: skip
+    except NotInSnapshot:
+        return None
     return trace, (source.scored - before if source is not None else 0)
 
 
@@ -122,13 +127,11 @@ def run_side_by_side(
     data_dir: str | None = None,
     progress: bool = True,
 ) -> int:
-    """Make the runs ``todo`` ((cell, run number) pairs): each cell's first here, the rest in
-    ``job.run_workers`` processes, giving each trace to ``record`` here as it arrives.
-    Returns how many architectures the workers scored (``sources`` count this process's)."""
-    firsts: dict[Cell, int] = {}
-    for cell, run in todo:
-        firsts.setdefault(cell, run)
-    for cell, run in tqdm(firsts.items(), desc="first runs", unit="run", disable=not progress):
+    """Make the runs ``todo`` ((cell, run number) pairs): each cell's first here, the rest by
+    ``job.run_workers`` workers, giving each trace to ``record`` here as it arrives. Returns
+    how many architectures the workers scored (``sources`` count this process's)."""
+
+    def here(cell: Cell, run: int) -> None:
         name, dataset, budget = cell
         needs_proxy = parse_searcher(name)[0].needs_proxy
         record(cell, run, run_once(
@@ -136,32 +139,59 @@ def run_side_by_side(
             max_latency=dict(job.max_latency),
             proxy_source=sources[dataset] if needs_proxy else None,
         ))  # fmt: skip
+
+    firsts: dict[Cell, int] = {}
+    for cell, run in todo:
+        firsts.setdefault(cell, run)
+    for cell, run in tqdm(firsts.items(), desc="first runs", unit="run", disable=not progress):
+        here(cell, run)
     rest = [(cell, run) for cell, run in todo if firsts[cell] != run]
     if not rest:
         return 0
+    on_ray = job.executor == "ray"
+    snapshots = {ds: ProxySnapshot.of(src) for ds, src in sources.items()} if on_ray else None
+    world = _World(uuid.uuid4().hex, space_ref(space), data_dir, table, job, signal, snapshots)
     workers = min(job.run_workers, len(rest))
-    threads = job.threads or max(1, torch.get_num_threads() // job.run_workers)
-    world = _World(space_ref(space), data_dir, table, job, signal, threads)
-    pool = ProcessPoolExecutor(
-        workers, mp_context=mp.get_context("spawn"), initializer=_start, initargs=(world,)
-    )
+    threads = job.threads or (1 if on_ray else max(1, torch.get_num_threads() // workers))
+    undone: list[tuple[Cell, int]] = []
     scored = 0
-    try:
-        futures = {pool.submit(_run, *cell, job.seed + run): (cell, run) for cell, run in rest}
-        with tqdm(
-            total=len(rest), desc=f"runs ({workers} processes)", unit="run",
-            disable=not progress, smoothing=0.1,
-        ) as bar:  # fmt: skip
-            for future in as_completed(futures):
-                trace, count = future.result()
-                record(*futures[future], trace)
-                scored += count
+    bar = tqdm(
+        total=len(rest), desc=f"runs ({job.executor}, {workers} workers)", unit="run",
+        disable=not progress, smoothing=0.1,
+    )  # fmt: skip
+
+    def arrived(i: int, result: tuple[pd.DataFrame, int] | None) -> None:
+        nonlocal scored
+        if result is None:
+            undone.append(rest[i])
+            return
+        record(*rest[i], result[0])
+        scored += result[1]
+        bar.update()
+
+    from zcbench.engine.executors import map_tasks
+
+    with bar:
+        try:
+            map_tasks(
+                _run, [(*cell, job.seed + run) for cell, run in rest], executor=job.executor,
+                workers=workers, threads=threads, device=job.device, address=job.address,
+                on_done=arrived, setup=(_start, world),
+            )  # fmt: skip
+        except BrokenProcessPool:
+            raise ZCBenchError(
+                "a search worker process died; the finished runs and the proxy scores "
+                "computed so far are kept (rerun the same command to go on)"
+            ) from None
+        except Exception as exc:
+            if type(exc).__module__.startswith("ray"):  # a Ray task's error: its cause, one line
+                cause = getattr(exc, "cause", None) or exc
+                first = (str(cause).strip().splitlines() or [""])[0]
+                raise ZCBenchError(f"a search run failed on Ray: {first}") from exc
+            raise
+        if undone:
+            bar.set_description(f"runs needing new proxy scores (here, {len(undone)})")
+            for cell, run in undone:
+                here(cell, run)
                 bar.update()
-    except BrokenProcessPool:
-        raise ZCBenchError(
-            "a search worker process died; the finished runs and the proxy scores computed so "
-            "far are kept (rerun the same command to go on)"
-        ) from None
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
     return scored
