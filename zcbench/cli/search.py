@@ -64,9 +64,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--run-workers",
         type=at_least(1),
         default=1,
-        help="runs side by side in this many processes, each scoring what its runs lack with "
-        "--threads threads; every searcher's first run is made first, here, with --workers "
-        "(default: 1, one run after another)",
+        help="runs side by side: this many processes, each scoring what its runs lack with "
+        "--threads threads, or with --executor ray this many Ray tasks at a time; every "
+        "searcher's first run is made first, here, scoring with --workers (default: 1, one "
+        "run after another)",
     )
     add_out_dir(p)
 
