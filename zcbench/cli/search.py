@@ -24,11 +24,8 @@ HELP = "run searchers against the budgeted table oracle"
 EXAMPLES = """\
   # REA and random search, 100 queries, 20 runs each
   zcbench search --searcher rea,random --budget 100 --runs 20 --out search
-  # zero-cost guided: the best of 1000 by naswot (scores cached in results.db)
-  zcbench search --searcher zc:n=1000 --proxy naswot --store results.db --out search-zc
-  # 100 runs of REA and of the predictor on an ensemble's stored pool, 4 runs at a time
-  zcbench search --searcher rea,predictor:pool=stored --proxy meco,zico --store results.db \
-      --budget 50 --run-workers 4 --out search-4
+  # zero-cost guided: the best of 1000 by naswot (scores cached in results.db), 2 runs at a time
+  zcbench search --searcher zc:n=1000 --proxy naswot --store results.db --run-workers 2 --out search-zc
 """
 
 
