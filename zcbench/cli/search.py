@@ -24,8 +24,9 @@ HELP = "run searchers against the budgeted table oracle"
 EXAMPLES = """\
   # REA and random search, 100 queries, 20 runs each
   zcbench search --searcher rea,random --budget 100 --runs 20 --out search
-  # zero-cost guided: the best of 1000 by naswot (scores cached in results.db), 2 runs at a time
-  zcbench search --searcher zc:n=1000 --proxy naswot --store results.db --run-workers 2 --out search-zc
+  # zero-cost guided: the best of 1000 by naswot (scores cached in results.db), 2 runs at once
+  zcbench search --searcher zc:n=1000 --proxy naswot --store results.db --run-workers 2 \
+      --out search-zc
 """
 
 
