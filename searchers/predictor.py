@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import sklearn
 from scipy import stats
 from sklearn.ensemble import RandomForestRegressor
 
@@ -103,8 +104,12 @@ class PredictorGuided(Searcher):
             random_state=int(self.rng.integers(2**31)),
             n_jobs=1,
         )
-        forest.fit(self._features[known], [self._told[i] for i in known])
-        per_tree = np.stack([t.predict(self._features[open_]) for t in forest.estimators_])
+        # the features are finite and the parameters fixed: scikit-learn's checks of both,
+        # repeated for every tree, cost more than the trees (the values are the same)
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            forest.fit(self._features[known], [self._told[i] for i in known])
+        candidates = np.ascontiguousarray(self._features[open_], dtype=np.float32)  # as fit
+        per_tree = np.stack([t.predict(candidates, check_input=False) for t in forest.estimators_])
         return per_tree.mean(axis=0) + self.kappa * per_tree.std(axis=0)
 
     def tell(self, arch: Arch, signal: float) -> None:
