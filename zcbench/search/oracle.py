@@ -165,7 +165,7 @@ class Oracle:
         if self.proxy_source is None:
             raise ZCBenchError("this run has no proxy source; pass --proxy to search with one")
         seen = self._proxied if proxy is None else self._prefiltered
-        seen.update(self.space.index(arch) for arch in archs)
+        seen.update(self.space.indices(archs).tolist())
         if proxy is None:
             return self.proxy_source.scores(archs)
         if not hasattr(self.proxy_source, "sibling"):

@@ -133,7 +133,7 @@ class StoreProxySource:
 
     def scores(self, archs: Sequence[Arch]) -> np.ndarray:
         """(len(archs), members) signed scores; NaN where a proxy failed."""
-        indices = [self.space.index(a) for a in archs]
+        indices = self.space.indices(archs).tolist()
         missing = list(dict.fromkeys(i for i in indices if i not in self._cache))
         if missing:
             self._read(missing)
@@ -214,7 +214,7 @@ class SnapshotProxySource:
         return list(self.snapshot.stored)
 
     def scores(self, archs: Sequence[Arch]) -> np.ndarray:
-        indices = [self.space.index(a) for a in archs]
+        indices = self.space.indices(archs).tolist()
         missing = [i for i in indices if i not in self.snapshot.values]
         if missing:
             raise NotInSnapshot(f"{len(missing)} architectures are not in the snapshot")

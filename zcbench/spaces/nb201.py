@@ -32,6 +32,7 @@ import functools
 import itertools
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -275,7 +276,7 @@ class NB201Space(SearchSpace):
         i = self.check_index(index)
         return Arch(self.name, decode_genotype(int(self._order()[0][i])))
 
-    def indices(self, archs: list[Arch]) -> np.ndarray:
+    def indices(self, archs: Sequence[Arch]) -> np.ndarray:
         codes = np.array(
             [encode_genotype(self.validate(a).genotype) for a in archs], dtype=np.int64
         )
