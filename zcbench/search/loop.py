@@ -405,6 +405,14 @@ def run_search(
         journal.add(cell, run, trace)
         done[cell, run] = trace
 
+    def run_here(cell: tuple[str, str, int], run: int) -> None:
+        name, ds, budget = cell
+        record(cell, run, run_once(
+            name, space, table, ds, budget, job.seed + run, signal=signal,
+            max_latency=limits, trainer=trainer,
+            proxy_source=sources[ds] if name in guided else None,
+        ))  # fmt: skip
+
     scored_in_workers = 0
     try:
         with _cluster(job):
@@ -412,19 +420,14 @@ def run_search(
                 from zcbench.search.workers import run_side_by_side
 
                 scored_in_workers = run_side_by_side(
-                    job, todo, space, table, sources, record, signal=signal,
+                    job, todo, space, table, sources, record, run_here, signal=signal,
                     data_dir=data_dir, progress=progress,
                 )  # fmt: skip
             else:
                 bar = tqdm(todo, desc="runs", unit="run", disable=not progress or not todo)
                 for cell, run in bar:
-                    name, ds, budget = cell
-                    bar.set_postfix_str(f"{name}/{ds}/{budget}", refresh=False)
-                    record(cell, run, run_once(
-                        name, space, table, ds, budget, job.seed + run, signal=signal,
-                        max_latency=limits, trainer=trainer,
-                        proxy_source=sources[ds] if name in guided else None,
-                    ))  # fmt: skip
+                    bar.set_postfix_str("/".join(map(str, cell)), refresh=False)
+                    run_here(cell, run)
     finally:
         if store is not None:
             store.close()

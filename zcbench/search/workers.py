@@ -122,29 +122,22 @@ def run_side_by_side(
     table: BenchmarkTable,
     sources: dict,
     record: Callable[[Cell, int, pd.DataFrame], None],
+    run_here: Callable[[Cell, int], None],
     *,
     signal: str,
     data_dir: str | None = None,
     progress: bool = True,
 ) -> int:
-    """Make the runs ``todo`` ((cell, run number) pairs): each cell's first here, the rest by
-    ``job.run_workers`` workers, giving each trace to ``record`` here as it arrives. Returns
-    how many architectures the workers scored (``sources`` count this process's)."""
-
-    def here(cell: Cell, run: int) -> None:
-        name, dataset, budget = cell
-        needs_proxy = parse_searcher(name)[0].needs_proxy
-        record(cell, run, run_once(
-            name, space, table, dataset, budget, job.seed + run, signal=signal,
-            max_latency=dict(job.max_latency),
-            proxy_source=sources[dataset] if needs_proxy else None,
-        ))  # fmt: skip
+    """Make the runs ``todo`` ((cell, run number) pairs): each cell's first here (``run_here``
+    makes and records one), the rest by ``job.run_workers`` workers, giving each trace to
+    ``record`` here as it arrives. Returns how many architectures the workers scored
+    (``sources``, this process's proxy sources, count their own)."""
 
     firsts: dict[Cell, int] = {}
     for cell, run in todo:
         firsts.setdefault(cell, run)
     for cell, run in tqdm(firsts.items(), desc="first runs", unit="run", disable=not progress):
-        here(cell, run)
+        run_here(cell, run)
     rest = [(cell, run) for cell, run in todo if firsts[cell] != run]
     if not rest:
         return 0
@@ -192,6 +185,6 @@ def run_side_by_side(
         if undone:
             bar.set_description(f"runs needing new proxy scores (here, {len(undone)})")
             for cell, run in undone:
-                here(cell, run)
+                run_here(cell, run)
                 bar.update()
     return scored
