@@ -4,13 +4,8 @@
 # committed store, one thread), at the current checkout; fails unless the trace equals the
 # committed runs. Run it at two commits to compare them; predictor_loop.txt holds both.
 #     bash reports/perf/predictor_loop.sh [RUNS] >> reports/perf/predictor_loop.txt
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 runs=${1:-12}
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-cp reports/search/wholespace/scores.db "$tmp/scores.db"  # the committed store stays untouched
-members=az_expressivity,az_progressivity,az_trainability,flops,meco,zico,vkdnw_single,jacob_cov
-echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- zcbench searchers proxies || echo ' + working tree'), $(date -u +%F)"
+source "$(dirname "$0")/wholespace_copy.sh"  # strict mode, $tmp/scores.db, $members
 start=$(date +%s.%N)
 .venv/bin/zcbench search -q --dataset cifar10 --budget 50 --runs "$runs" --seed 0 \
   --searcher predictor:n=15625:prefilter=flops:keep=200:agg=log --signal valid_acc_12ep \

@@ -4,12 +4,7 @@
 # (n=15,625, prefilter=flops, 50 queries) and 100 runs of plain REA (50 queries), CIFAR-10.
 # Run it at two commits to compare them; reports/perf/search_loop.txt holds both.
 #     bash reports/perf/search_loop.sh >> reports/perf/search_loop.txt
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-cp reports/search/wholespace/scores.db "$tmp/scores.db"  # the committed store stays untouched
-members=az_expressivity,az_progressivity,az_trainability,flops,meco,zico,vkdnw_single,jacob_cov
-echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- zcbench searchers proxies || echo ' + working tree'), $(date -u +%F)"
+source "$(dirname "$0")/wholespace_copy.sh"  # strict mode, $tmp/scores.db, $members
 for spec in "zc-rea:n=15625:prefilter=flops:keep=200:agg=log 20" "rea 100"; do
   set -- $spec
   start=$(date +%s.%N)

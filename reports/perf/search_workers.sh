@@ -1,20 +1,16 @@
 #!/usr/bin/env bash
 # Wall time of `zcbench search` one run after another against --run-workers 2 (two spawned
 # processes; then two Ray tasks at a time on a local Ray cluster started by the command, its
-# start included), and whether the traces agree: the committed whole-space 50-query CIFAR-10 job (zc-rea and the predictor on
-# the FLOPs survivors, reports/search/wholespace/PROTOCOL.md's addendum) cut to its first RUNS
-# runs (default 40; runs depend only on their seed, so they are runs 0..RUNS-1 of the 100
-# committed). Every score is read from a copy of the committed store; nothing is scored.
+# start included), and whether the traces agree: the committed whole-space 50-query CIFAR-10
+# job (zc-rea and the predictor on the FLOPs survivors, reports/search/wholespace/PROTOCOL.md's
+# addendum) cut to its first RUNS runs (default 40; runs depend only on their seed, so they
+# are runs 0..RUNS-1 of the 100 committed). Every score is read from a copy of the committed
+# store; nothing is scored.
 #     bash reports/perf/search_workers.sh [RUNS] > reports/perf/search_workers.txt
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 runs=${1:-40}
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-cp reports/search/wholespace/scores.db "$tmp/scores.db"  # the committed store stays untouched
-members=az_expressivity,az_progressivity,az_trainability,flops,meco,zico,vkdnw_single,jacob_cov
 cascade=prefilter=flops:keep=200:agg=log
 committed=reports/search/wholespace/cifar10_50q_valid_acc_12ep_zc_dev/trace.csv
-echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- zcbench searchers proxies || echo ' + working tree'), $(date -u +%F), $(nproc) cores"
+source "$(dirname "$0")/wholespace_copy.sh"  # strict mode, $tmp/scores.db, $members
 for mode in "1 local one after another" "2 local --run-workers 2" "2 ray --executor ray --run-workers 2"; do
   set -- $mode
   out="$tmp/out-$1-$2"
