@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
 from zcbench.errors import ZCBenchError
@@ -145,7 +144,7 @@ def run_side_by_side(
     snapshots = {ds: ProxySnapshot.of(src) for ds, src in sources.items()} if on_ray else None
     world = _World(uuid.uuid4().hex, space_ref(space), data_dir, table, job, signal, snapshots)
     workers = min(job.run_workers, len(rest))
-    threads = job.threads or (1 if on_ray else max(1, torch.get_num_threads() // workers))
+    threads = job.threads or 1  # run_search gives local runs this machine's threads' share
     undone: list[tuple[Cell, int]] = []
     scored = 0
     bar = tqdm(
