@@ -187,6 +187,21 @@ def test_rule_score_derives_vkdnw_single_and_ranks_failures_last():
     assert np.allclose(out.to_numpy(), expected)
 
 
+def test_pooled_rule_sums_each_datasets_terms_on_the_architectures_all_hold():
+    a = pd.DataFrame({"meco": [1.0, 2.0, 3.0, 4.0], "zico": [4.0, 3.0, np.nan, 1.0]})
+    b = pd.DataFrame({"meco": [3.0, 1.0, 2.0], "zico": [1.0, 2.0, 3.0]}, index=[1, 2, 3])
+    dirs = {"meco": True, "zico": False}
+    out = ensembles.pooled_rule_score({"x": a, "y": b}, dirs, ("meco", "zico"))
+    assert list(out.index) == [1, 2, 3]  # architecture 0 is not scored on y
+    # ranks among 1, 2, 3 on x: meco 1/3, 2/3, 3/3; zico (lower is better) 2/3, the failure
+    # last 1/3, 3/3; on y: meco 3/3, 1/3, 2/3; zico 3/3, 2/3, 1/3
+    x = np.array([1 / 3, 2 / 3, 1]) * np.array([2 / 3, 1 / 3, 1])
+    y = np.array([1, 1 / 3, 2 / 3]) * np.array([1, 2 / 3, 1 / 3])
+    assert np.allclose(out.to_numpy(), np.log(x * y))
+    one = ensembles.rule_score(a, dirs, ("meco", "zico"))
+    assert np.allclose(ensembles.pooled_rule_score({"x": a}, dirs, ("meco", "zico")), one)
+
+
 def test_az_nas_ranks_failures_last_and_vkdnw_single_is_lexicographic():
     frame = pd.DataFrame(
         {
@@ -253,3 +268,14 @@ def test_the_dev_rule_is_the_one_the_development_sample_chose():
     assert chosen == {ensembles.ZC_DEV_RULE}
     wide = dev.pivot(index="rule", columns="dataset", values="spearman")
     assert ensembles.choose_rule(wide) == ensembles.ZC_DEV_RULE
+
+
+def test_the_pooled_rule_is_the_one_round_two_chose():
+    from pathlib import Path
+
+    dev = pd.read_csv(Path(__file__).parents[1] / "reports/ensemble_dev/pooled_dev.csv")
+    assert set(dev.loc[dev["chosen"], "rule"]) == {f"{ensembles.ZC_POOL_RULE}/3"}
+    assert set(dev.loc[dev["chosen"], "pooled"]) == {True}
+    frames = {d: pd.DataFrame({"meco": [1.0, 2.0]}) for d in ensembles.POOL_DATASETS[:2]}
+    with pytest.raises(KeyError, match="no ImageNet16-120"):
+        ensembles.zc_pool(frames, {"meco": True})

@@ -224,6 +224,41 @@ def test_runs_side_by_side_give_the_traces_of_runs_one_after_another(tmp_path, c
     )
 
 
+def test_a_pooled_search_ranks_by_every_datasets_minibatch(nb201, tmp_path, capsys):
+    from zcbench.analysis.correlate import wide_scores
+    from zcbench.analysis.ensembles import pooled_rule_score
+    from zcbench.proxies import get_proxy
+    from zcbench.search.loop import SearchJob
+    from zcbench.search.proxy_source import ProxySnapshot, SnapshotProxySource
+
+    store, pooled = tmp_path / "p.db", ("cifar10", "cifar100")
+    argv = ["search", "--searcher", "zc:n=6", "--proxy", "params,grad_norm", "--budget", "1"]
+    argv += ["--runs", "2", "--seed", "3", "--dataset", "cifar100", "--store", str(store), "-q"]
+    assert main([*argv, "--pool-datasets", ",".join(pooled), "--out", str(tmp_path / "a")]) == 0
+    assert "proxy params+grad_norm through cifar10 + cifar100" in capsys.readouterr().out
+    trace = pd.read_csv(tmp_path / "a" / "trace.csv")
+    with ResultStore(store, readonly=True) as db:
+        frames = {d: wide_scores(db.frame("dataset = ?", (d,))) for d in pooled}
+    dirs = {p: get_proxy(p).higher_is_better for p in ("params", "grad_norm")}
+    for run, pick in zip(trace.run, trace["index"]):
+        candidates = np.random.default_rng(3 + run).permutation(len(nb201))[:6]
+        both = {d: f.loc[candidates] for d, f in frames.items()}
+        assert pick == pooled_rule_score(both, dirs, ("params", "grad_norm")).idxmax()
+    # the source a Ray run worker gets holds the same columns: members x datasets
+    job = SearchJob(["zc:n=6"], proxy="params,grad_norm", pool_datasets=pooled)
+    with ResultStore(store) as db:
+        source = job.proxy_sources(db, nb201, ["cifar100"], progress=False)["cifar100"]
+        archs = [nb201.from_index(int(i)) for i in trace["index"]]
+        values = source.scores(archs)
+        assert source.members == [f"{p}@{d}" for d in pooled for p in ("params", "grad_norm")]
+        assert values.shape == (2, 4) and source.scored == 0  # read from the store
+        frozen = SnapshotProxySource(ProxySnapshot.of(source), nb201)
+        assert np.array_equal(frozen.scores(archs), values)
+        assert frozen.stored_indices() == source.stored_indices()
+    assert main([*argv, "--pool-datasets", "cifar10,svhn", "--out", str(tmp_path / "b")]) == 2
+    assert "error: unknown dataset 'svhn'" in capsys.readouterr().err
+
+
 def test_runs_side_by_side_refuse_training(nb201, table, tmp_path):
     from zcbench.search.loop import SearchJob, run_search
 

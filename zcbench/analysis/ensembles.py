@@ -32,7 +32,7 @@ architecture with no valid member gets NaN.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -104,6 +104,42 @@ def rule_needs(members: Sequence[str]) -> tuple[str, ...]:
     """The stored proxies a rule reads (a derived member such as ``vkdnw_single`` reads its
     :data:`zcbench.proxies.DERIVED` inputs, vkdnw_dim and vkdnw)."""
     return member_inputs(members)
+
+
+#: the datasets whose minibatches a pooled rule reads (round 2, reports/ensemble_dev/POOLED.md)
+POOL_DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "ImageNet16-120")
+#: the rule whose pooled version round 2 chose (``reports/ensemble_dev/pooled_dev.md``: C/3);
+#: ``tests/test_analysis.py`` checks it against that file's choice
+ZC_POOL_RULE = "C"
+
+
+def pooled_rule_score(
+    frames: Mapping[str, pd.DataFrame], directions: dict[str, bool], members: Sequence[str]
+) -> pd.Series:
+    """A rule read through several datasets' minibatches (``frames``: dataset -> that
+    dataset's scores, one column per proxy): the sum over datasets of :func:`rule_score`,
+    i.e. every member's log-rank term counted once per dataset, each failure last in its own
+    dataset's term. One ranking, whatever the target dataset, on the architectures every
+    frame holds. No accuracy enters it (reports/ensemble_dev/POOLED.md)."""
+    if not frames:
+        raise ValueError("a pooled rule needs at least one dataset's scores")
+    common = None
+    for frame in frames.values():
+        common = frame.index if common is None else common.intersection(frame.index)
+    total = sum(rule_score(f.loc[common], directions, members) for f in frames.values())
+    return total.rename("pooled")
+
+
+def zc_pool(frames: Mapping[str, pd.DataFrame], directions: dict[str, bool]) -> pd.Series:
+    """zcbench's pooled label-free rule: :data:`ZC_POOL_RULE`'s members read through the
+    minibatches of every dataset in :data:`POOL_DATASETS` (round 2's choice on the
+    development sample, reports/ensemble_dev/pooled_dev.md). One ranking whatever the
+    target dataset; it needs all of them scored."""
+    missing = [d for d in POOL_DATASETS if d not in frames]
+    if missing:
+        raise KeyError(f"zc_pool reads every pooled dataset's scores; no {', '.join(missing)}")
+    chosen = {d: frames[d] for d in POOL_DATASETS}
+    return pooled_rule_score(chosen, directions, RULE_FAMILY[ZC_POOL_RULE]).rename("zc_pool")
 
 
 def zc_dev(scores: pd.DataFrame, directions: dict[str, bool]) -> pd.Series:

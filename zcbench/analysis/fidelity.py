@@ -15,6 +15,7 @@ from scipy import stats
 
 from zcbench.analysis.anchors import published, reference_rho
 from zcbench.analysis.correlate import newest_versions
+from zcbench.analysis.ensembles import POOL_DATASETS
 from zcbench.engine.store import ResultStore
 from zcbench.errors import ZCBenchError
 from zcbench.proxies import get_proxy
@@ -59,18 +60,34 @@ def fidelity_table(
         rows.append(
             _row(dataset, proxy, target, tolerance, len(ok), len(group) - len(ok), rho, rho_last)
         )
-    rows += _ensemble_rows(frame, truth, dataset, target, tolerance)
+    pooled = _pooled(store, space, seed, batch_size) if dataset in POOL_DATASETS else None
+    rows += _ensemble_rows(frame, truth, dataset, target, tolerance, pooled)
     if not rows:
         return pd.DataFrame()
     return pd.DataFrame(rows).sort_values("spearman", ascending=False, ignore_index=True)
 
 
+def _pooled(store: ResultStore, space: str, seed: int, batch_size: int) -> pd.Series | None:
+    """zc_pool over the store's rows of every pooled dataset (None unless all are scored)."""
+    from zcbench.analysis.report import pooled_scores
+
+    frame = store.frame(
+        "space = ? AND seed = ? AND batch_size = ?", (space, seed, batch_size)
+    )  # fmt: skip
+    return pooled_scores(newest_versions(frame)) if len(frame) else None
+
+
 def _ensemble_rows(
-    frame: pd.DataFrame, truth: pd.Series, dataset: str, target: str, tolerance: float
+    frame: pd.DataFrame,
+    truth: pd.Series,
+    dataset: str,
+    target: str,
+    tolerance: float,
+    pooled: pd.Series | None = None,
 ) -> list[dict]:
     """The published aggregations whose members are all stored (AZ-NAS, VKDNW_agg) and
-    zcbench's label-free ensemble, as rows beside the proxies (failures rank last in them,
-    as in the authors' code)."""
+    zcbench's label-free ensembles (``pooled``: zc_pool, read over every dataset), as rows
+    beside the proxies (failures rank last in them, as in the authors' code)."""
     from zcbench.analysis.correlate import wide_scores
     from zcbench.analysis.ensembles import (
         AZ_NAS_MEMBERS,
@@ -96,6 +113,8 @@ def _ensemble_rows(
         "zc_ensemble": (ZC_ENSEMBLE, lambda: zc_ensemble(wide, directions)),
         "zc_dev": (rule_needs(RULE_FAMILY[ZC_DEV_RULE]), lambda: zc_dev(wide, directions)),
     }
+    if pooled is not None:
+        makers["zc_pool"] = ((), lambda: pooled.reindex(wide.index))
     rows = []
     for name, (members, make) in makers.items():
         if not set(members) <= set(wide.columns):

@@ -51,11 +51,13 @@ from zcbench.analysis.correlate import (
 )
 from zcbench.analysis.ensembles import (
     AZ_NAS_MEMBERS,
+    POOL_DATASETS,
     RULE_FAMILY,
     VKDNW_AGG_MEMBERS,
     VOTE_MEMBERS,
     ZC_DEV_RULE,
     ZC_ENSEMBLE,
+    ZC_POOL_RULE,
     az_nas,
     learned,
     learned_split,
@@ -66,6 +68,7 @@ from zcbench.analysis.ensembles import (
     vote,
     zc_dev,
     zc_ensemble,
+    zc_pool,
 )
 from zcbench.analysis.predictors import (
     HEADLINE,
@@ -88,7 +91,8 @@ DEFAULT_TARGETS: tuple[str, ...] = ("test_acc_200ep", "valid_acc_200ep", "test_a
 #: size baselines: reported beside every proxy, left out of the ensembles' members
 SIZE_BASELINES: tuple[str, ...] = ("params", "flops")
 ENSEMBLES: tuple[str, ...] = (
-    "vote", "mean_rank", "log_rank", "az_nas", "vkdnw_agg", "zc_ensemble", "zc_dev", "learned"
+    "vote", "mean_rank", "log_rank", "az_nas", "vkdnw_agg", "zc_ensemble", "zc_dev", "zc_pool",
+    "learned",
 )  # fmt: skip
 #: published aggregations (and zcbench's label-free rule): name -> members that must be scored
 FIXED_ENSEMBLES: dict[str, tuple[str, ...]] = {
@@ -146,11 +150,13 @@ def ensemble_scores(
     directions: dict[str, bool],
     target: pd.Series,
     train: pd.Index | None,
+    pooled: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The ensembles as extra columns: vote (Abdelfattah's members, when scored), mean and
     log rank over every proxy except the size baselines, AZ-NAS, VKDNW_agg and zcbench's
-    label-free ensemble (when their members are scored), learned over the first members
-    (fitted on ``train``'s ``target``; left out when ``train`` is None)."""
+    label-free ensembles (when their members are scored), ``pooled`` as zc_pool (computed
+    over every dataset by :func:`pooled_scores`; None: left out), learned over the first
+    members (fitted on ``train``'s ``target``; left out when ``train`` is None)."""
     members = [c for c in scores.columns if c not in SIZE_BASELINES]
     out = {}
     if all(m in scores.columns for m in VOTE_MEMBERS):
@@ -162,10 +168,27 @@ def ensemble_scores(
     for name, needs in FIXED_ENSEMBLES.items():
         if set(needs) <= set(scores.columns):
             out[name] = fixed[name](scores, directions)
+    if pooled is not None:
+        out["zc_pool"] = pooled.reindex(scores.index)
     if len(members) >= 2:
         if train is not None:
             out["learned"] = learned(scores, directions, members, target, train)
     return pd.DataFrame(out, index=scores.index)
+
+
+def pooled_scores(frame: pd.DataFrame) -> pd.Series | None:
+    """zc_pool (:func:`~zcbench.analysis.ensembles.zc_pool`) from a store's rows of every
+    dataset, when each of :data:`~zcbench.analysis.ensembles.POOL_DATASETS` has its members
+    scored; otherwise None."""
+    needs = set(rule_needs(RULE_FAMILY[ZC_POOL_RULE]))
+    frames = {}
+    for dataset in POOL_DATASETS:
+        rows = frame[frame["dataset"] == dataset]
+        wide = wide_scores(rows) if len(rows) else pd.DataFrame()
+        if not needs <= set(wide.columns):
+            return None
+        frames[dataset] = wide
+    return zc_pool(frames, _directions(sorted(needs)))
 
 
 #: the fewest held-out architectures the learned ensemble is read on
@@ -575,6 +598,7 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
     datasets = list(config.datasets or sorted(frame["dataset"].unique()))
     out.mkdir(parents=True, exist_ok=True)  # after the checks: a failed report leaves nothing
     all_rows, figures, matrices, paired, curves = [], [], {}, {}, []
+    pooled = pooled_scores(frame)
     for dataset in datasets:
         sub = frame[frame["dataset"] == dataset]
         if sub.empty:
@@ -598,7 +622,7 @@ def build_report(config: ReportConfig, table: BenchmarkTable, out: str | Path) -
                     "labelled plus %d held out", dataset, len(scores), config.learned_labels,
                     MIN_HELD_OUT,
                 )  # fmt: skip
-        ens = ensemble_scores(scores, directions, primary, train)
+        ens = ensemble_scores(scores, directions, primary, train, pooled)
         params = scores["params"] if "params" in scores else None
         flops = scores["flops"] if "flops" in scores else None
         everything = pd.concat([scores, ens], axis=1)
@@ -872,7 +896,11 @@ RECORDS_NOTE = (
     "zc_ensemble is zcbench's first label-free rule (AZ-NAS's log-rank sum over its four "
     "components plus MeCo and ZiCo), fixed before any ensemble figure was computed; zc_dev is "
     "the rule a development sample of 300 other architectures chose among eight fixed "
-    "candidates (reports/ensemble_dev/); they and AZ-NAS are read "
+    "candidates (reports/ensemble_dev/); zc_pool is zc_dev's members read through all three "
+    "datasets' minibatches (CIFAR-10, CIFAR-100 and ImageNet16-120 images, one ranking "
+    "whatever the dataset), the rule a second round on the same sample chose "
+    "(reports/ensemble_dev/POOLED.md), so it uses three minibatches where the published "
+    "figures use one; they and AZ-NAS are read "
     f"over every architecture (no accuracy label used). The predictors, {HEADLINE_COLUMN} (the "
     "model the development sample chose among five, reports/ensemble_dev/predictor_dev.md) "
     "and GRAF's random forest, are fitted on 100 labelled architectures and read on the rest "
@@ -887,6 +915,7 @@ def _records_line(recs: pd.DataFrame) -> str:
     for col in (
         "label-free: zc_ensemble",
         "label-free: zc_dev",
+        "label-free: zc_pool",
         f"100 labels: {HEADLINE_COLUMN} on proxies + graph",
     ):
         if col in recs:
@@ -912,7 +941,7 @@ def records_table(
         here = main[main["dataset"] == dataset].set_index("proxy")
         free, labelled = records(dataset, False), records(dataset, True)
         row = {"dataset": dataset}
-        for name in ("zc_ensemble", "zc_dev"):
+        for name in ("zc_ensemble", "zc_dev", "zc_pool"):
             if name in here.index:
                 row[f"label-free: {name}"] = _interval(here.loc[name])
         if "az_nas" in here.index:

@@ -53,6 +53,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="naswot",
         help="proxy (or comma-separated ensemble) for zero-cost guided searchers (default: naswot)",
     )
+    p.add_argument(
+        "--pool-datasets",
+        metavar="D1,D2,...",
+        help="read every --proxy member through each of these datasets' minibatches, side by "
+        "side, whatever the searched dataset (a pooled label-free rule, e.g. "
+        "cifar10,cifar100,ImageNet16-120; no accuracy of them is read)",
+    )
     add_store(p, "SQLite store proxy scores are read from and cached in")
     add_seed(p, "scoring seed", flag="--proxy-seed")
     add_batch_size(p, "scoring batch size")
@@ -114,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         address=args.address,
         threads=args.threads or None,
         run_workers=args.run_workers,
+        pool_datasets=tuple(d.strip() for d in (args.pool_datasets or "").split(",") if d.strip()),
     )
     summary = run_search(
         job, space, table, args.out, data_dir=args.data, progress=not args.quiet,

@@ -296,6 +296,10 @@ class SearchJob:
     threads: int | None = None
     #: runs side by side in this many processes (:mod:`zcbench.search.workers`)
     run_workers: int = 1
+    #: read every member of ``proxy`` through these datasets' minibatches, side by side, for
+    #: every target dataset (a pooled rule, reports/ensemble_dev/POOLED.md); empty: the
+    #: target dataset's own
+    pool_datasets: tuple[str, ...] = ()
 
     def proxy_sources(
         self,
@@ -308,21 +312,30 @@ class SearchJob:
         in_process: bool = False,
     ) -> dict:
         """One :class:`~zcbench.search.proxy_source.StoreProxySource` per dataset on
-        ``store``, in this job's scoring configuration; ``in_process``: scoring in the calling
-        process (a run worker's), with ``threads`` threads."""
-        from zcbench.search.proxy_source import StoreProxySource
+        ``store``, in this job's scoring configuration (with ``pool_datasets``, a
+        :class:`~zcbench.search.proxy_source.PooledProxySource` reading those datasets');
+        ``in_process``: scoring in the calling process (a run worker's), with ``threads``
+        threads."""
+        from zcbench.search.proxy_source import PooledProxySource, StoreProxySource
 
         execution = dict(executor=self.executor, workers=self.workers, address=self.address)
         if in_process:
             execution = dict(executor="local", workers=1, address=None)
-        return {
-            ds: StoreProxySource(
+
+        def source(ds: str) -> StoreProxySource:
+            return StoreProxySource(
                 store, space, ds, self.proxy, seed=self.proxy_seed, batch_size=self.batch_size,
                 device=self.device, data_dir=data_dir, progress=progress,
                 threads=self.threads, **execution,
-            )
-            for ds in datasets
-        }  # fmt: skip
+            )  # fmt: skip
+
+        if not self.pool_datasets:
+            return {ds: source(ds) for ds in datasets}
+        out = {}
+        for ds in datasets:
+            parts = {d: source(d) for d in self.pool_datasets}
+            out[ds] = PooledProxySource(parts, parts.get(ds) or source(ds))
+        return out
 
 
 def run_search(
@@ -346,6 +359,11 @@ def run_search(
             "(for a space without a benchmark: zcbench verify, then --truth DIR)"
         )
     datasets = [dataset_info(d).name for d in job.datasets]
+    if job.pool_datasets:
+        import dataclasses
+
+        pooled = tuple(dict.fromkeys(dataset_info(d).name for d in job.pool_datasets))
+        job = dataclasses.replace(job, pool_datasets=pooled)
     guided = [n for n in job.searchers if parse_searcher(n)[0].needs_proxy]
     signal = job.signal or table.signal
     if signal not in table.metrics:
@@ -485,4 +503,6 @@ def _journal_settings(
             proxy=job.proxy, proxy_seed=job.proxy_seed, batch_size=job.batch_size,
             device=job.device,
         )  # fmt: skip
+        if job.pool_datasets:
+            settings["pool_datasets"] = list(job.pool_datasets)
     return settings

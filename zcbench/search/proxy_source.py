@@ -118,6 +118,16 @@ class StoreProxySource:
             if count[index] == len(column):  # every proxy has a row (a value or a failure)
                 self._cache[index] = vec * self.signs
 
+    def cached_rows(self) -> dict[int, np.ndarray]:
+        """The members' signed scores of every architecture read so far, by index."""
+        indices = list(self._cache)
+        if not indices:
+            return {}
+        return dict(zip(indices, self._members(np.stack([self._cache[i] for i in indices]))))
+
+    def siblings(self) -> dict[str, StoreProxySource]:
+        return dict(self._siblings)
+
     def stored_indices(self) -> list[int]:
         """Architectures the store already holds a result (value or failure) for every proxy
         of, in this configuration, sorted: a searcher's candidate pool that costs no scoring
@@ -164,6 +174,54 @@ class StoreProxySource:
         return self._members(np.stack([self._cache[i] for i in indices]))
 
 
+class PooledProxySource:
+    """The same members read through several datasets' minibatches: one
+    :class:`StoreProxySource` per dataset in ``parts``, their columns side by side
+    (``meco@cifar10``, ``meco@cifar100``, ...), so that :func:`combined` sums every member's
+    log-rank term once per dataset, as :func:`zcbench.analysis.ensembles.pooled_rule_score`
+    does (reports/ensemble_dev/POOLED.md). No accuracy of any dataset enters it. A prefilter
+    (:meth:`sibling`) reads the target dataset's minibatch, through ``own``."""
+
+    def __init__(self, parts: dict[str, StoreProxySource], own: StoreProxySource) -> None:
+        if not parts:
+            raise ValueError("a pooled source needs at least one dataset")
+        self.parts, self.own = parts, own
+        self.members = [f"{m}@{d}" for d, part in parts.items() for m in part.members]
+        self.proxies = [f"{q}@{d}" for d, part in parts.items() for q in part.proxies]
+
+    @property
+    def label(self) -> str:
+        first = next(iter(self.parts.values()))
+        return f"{first.label} through {' + '.join(self.parts)}"
+
+    @property
+    def scored(self) -> int:
+        """Architecture scorings this source made, over its datasets."""
+        return sum(part.scored for part in self.parts.values())
+
+    def sibling(self, proxies: str) -> StoreProxySource:
+        return self.own.sibling(proxies)
+
+    def siblings(self) -> dict[str, StoreProxySource]:
+        return self.own.siblings()
+
+    def stored_indices(self) -> list[int]:
+        """Architectures stored with every proxy on every dataset (``zc:pool=stored``)."""
+        pools = [set(part.stored_indices()) for part in self.parts.values()]
+        return sorted(set.intersection(*pools))
+
+    def cached_rows(self) -> dict[int, np.ndarray]:
+        rows = [part.cached_rows() for part in self.parts.values()]
+        common = [i for i in rows[0] if all(i in r for r in rows[1:])]
+        return {i: np.concatenate([r[i] for r in rows]) for i in common}
+
+    def scores(self, archs: Sequence[Arch]) -> np.ndarray:
+        """(len(archs), members x datasets) signed scores; NaN where a proxy failed."""
+        if not archs:
+            return np.empty((0, 0))
+        return np.hstack([part.scores(archs) for part in self.parts.values()])
+
+
 class NotInSnapshot(ZCBenchError):
     """A run asked a :class:`SnapshotProxySource` for scores it does not hold."""
 
@@ -181,13 +239,11 @@ class ProxySnapshot:
     siblings: dict[str, ProxySnapshot]
 
     @classmethod
-    def of(cls, source: StoreProxySource) -> ProxySnapshot:
-        indices = list(source._cache)
-        rows = source._members(np.stack([source._cache[i] for i in indices])) if indices else []
+    def of(cls, source: StoreProxySource | PooledProxySource) -> ProxySnapshot:
         return cls(
-            tuple(source.members), tuple(source.proxies), dict(zip(indices, rows)),
+            tuple(source.members), tuple(source.proxies), source.cached_rows(),
             tuple(source.stored_indices()),
-            {name: cls.of(sib) for name, sib in source._siblings.items()},
+            {name: cls.of(sib) for name, sib in source.siblings().items()},
         )  # fmt: skip
 
 
