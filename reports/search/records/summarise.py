@@ -28,6 +28,8 @@ TARGETS = {
                   "best published training-free search about 93.8 / 72.2 / 45.0 "
                   "(APD 93.76 / 72.22 / 45.03)"),
 }  # fmt: skip
+#: the ranking a folder's suffix names (``D_0q_zc_dev``); no suffix: zc_ensemble
+RANKINGS = {"dev": "zc_dev", "pool": "zc_pool"}
 #: the searchers that read the ensemble (the others see the signal only)
 GUIDED = ("zc", "zc-rea", "predictor")
 
@@ -60,8 +62,8 @@ def main() -> None:
                     "searcher": r["searcher"],
                     "ranking": "-"
                     if str(r["searcher"]).split(":")[0] not in GUIDED
-                    else "zc_dev"
-                    if folder.name.endswith("_zc_dev")
+                    else RANKINGS.get(folder.name.rsplit("_zc_", 1)[-1], "zc_ensemble")
+                    if "_zc_" in folder.name
                     else "zc_ensemble",
                     "dataset": r["dataset"],
                     "runs": int(r["runs"]),
@@ -88,7 +90,10 @@ def main() -> None:
         "label-free ensembles (`ranking`; zc_ensemble: AZ-NAS's log-rank sum over "
         "az_expressivity, az_progressivity, az_trainability, flops, meco and zico; zc_dev, in "
         "the folders ending _zc_dev: the same plus vkdnw_single and jacob_cov, the rule a "
-        "development sample chose, reports/ensemble_dev/) drawn from the committed "
+        "development sample chose, reports/ensemble_dev/; zc_pool, in the folders ending "
+        "_zc_pool: zc_dev's members read through all three datasets' minibatches, one ranking "
+        "whatever the dataset, round 2 of that choice, reports/ensemble_dev/POOLED.md) drawn "
+        "from the committed "
         "1,000-architecture fidelity sample (`pool=stored`), because scoring the whole space "
         "with that ensemble costs about 13 CPU-hours per dataset here. With n=1000 every run "
         "ranks the same pool, so runs differ only in the evolution (or, for `predictor`, in "
