@@ -207,20 +207,28 @@ def test_verify_and_guided_search_run_on_ray(tmp_path, cluster, capsys):
 def test_search_runs_side_by_side_on_ray(tmp_path, cluster, capsys):
     """Runs as Ray tasks (``--executor ray --run-workers 2``) give the traces of runs one after
     another: from the snapshot of a stored pool, and, for runs whose fresh random pool the
-    snapshot lacks, made again in the driver with their scoring on the cluster."""
+    snapshot lacks, scored in the tasks into stores of their own, whose rows the driver adds
+    to its store (the same rows as one after another)."""
+    import shutil
+
     import pandas as pd
 
-    store = tmp_path / "p.db"
-    assert (
-        main(["-q", "score", "--archs", "0-29", "--proxies", "params", "--store", str(store)]) == 0
-    )
+    base = tmp_path / "p.db"
+    argv = ["-q", "score", "--archs", "0-29", "--proxies", "params", "--store", str(base)]
+    assert main(argv) == 0
     ray_args = ["--executor", "ray", "--workers", "2", "--run-workers", "2"]
     for searchers in ("rea,zc-rea:n=30:pool=stored", "zc:n=5"):
-        argv = ["-q", "search", "--searcher", searchers, "--proxy", "params", "--budget", "4"]
-        argv += ["--runs", "4", "--threads", "1", "--store", str(store)]
         one, two = tmp_path / f"one-{searchers}", tmp_path / f"ray-{searchers}"
-        assert main([*argv, "--out", str(one)]) == 0
-        assert main([*argv, *ray_args, "--out", str(two)]) == 0
+        argv = ["-q", "search", "--searcher", searchers, "--proxy", "params", "--budget", "4"]
+        argv += ["--runs", "4", "--threads", "1"]
+        for out, extra in ((one, []), (two, ray_args)):
+            out.mkdir()
+            shutil.copy(base, out / "p.db")
+            assert main([*argv, *extra, "--store", str(out / "p.db"), "--out", str(out)]) == 0
         a, b = (pd.read_csv(d / "trace.csv") for d in (one, two))
         pd.testing.assert_frame_equal(a, b)
-    capsys.readouterr()
+        key = ["arch_index", "proxy", "status", "value"]
+        rows = [ResultStore(d / "p.db").frame()[key].sort_values(key) for d in (one, two)]
+        pd.testing.assert_frame_equal(*(r.reset_index(drop=True) for r in rows))
+    out = capsys.readouterr().out
+    assert "architectures scored now" in out and "made here" not in out  # in the tasks

@@ -300,11 +300,27 @@ class ResultStore:
         store lacks, in one transaction; a result both hold (same key: architecture,
         dataset, proxy and version, seed, batch, sampling) is kept as this store has it.
         Returns the number of rows added."""
-        if self.readonly:
-            raise ZCBenchError(f"results store {self.path} was opened read-only; cannot write")
-        rows = source._conn.execute(
+        return self.add_rows(source.rows(where, params))
+
+    def rows(self, where: str = "", params: Iterable[object] = ()) -> list[tuple]:
+        """The stored rows (every column, in the table's order), optionally filtered by an
+        SQL ``where``: what :meth:`add_rows` takes, in another process or machine."""
+        return self._conn.execute(
             "SELECT * FROM results" + (f" WHERE {where}" if where else ""), list(params)
         ).fetchall()
+
+    def rows_after(self, mark: int = 0) -> tuple[list[tuple], int]:
+        """The rows written (or rewritten) since ``mark`` (0: all), and the mark to pass
+        next time: what a process scoring into its own store hands on, a batch at a time."""
+        top = self._conn.execute("SELECT coalesce(max(rowid), 0) FROM results").fetchone()[0]
+        return self.rows("rowid > ? AND rowid <= ?", (mark, top)), top
+
+    def add_rows(self, rows: Sequence[tuple]) -> int:
+        """Add rows read by :meth:`rows` that this store lacks (a result both hold is kept as
+        this store has it), in one transaction; returns the number added."""
+        if self.readonly:
+            raise ZCBenchError(f"results store {self.path} was opened read-only; cannot write")
+        rows = [tuple(r) for r in rows]
         before = len(self)
         try:
             with self._conn:

@@ -438,8 +438,8 @@ def run_search(
                 from zcbench.search.workers import run_side_by_side
 
                 scored_in_workers = run_side_by_side(
-                    job, todo, space, table, sources, record, run_here, signal=signal,
-                    data_dir=data_dir, progress=progress,
+                    job, todo, space, table, sources, record, run_here, store=store,
+                    signal=signal, data_dir=data_dir, progress=progress,
                 )  # fmt: skip
             else:
                 bar = tqdm(todo, desc="runs", unit="run", disable=not progress or not todo)

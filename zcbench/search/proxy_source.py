@@ -248,35 +248,53 @@ class ProxySnapshot:
 
 
 class SnapshotProxySource:
-    """A :class:`ProxySnapshot` answering as a store-backed source does; asked for an
-    architecture it does not hold, it raises :class:`NotInSnapshot` (the run is then made
-    again where the store is)."""
+    """A :class:`ProxySnapshot` answering as a store-backed source does. Asked for an
+    architecture it does not hold, it asks ``fallback`` (a source on the worker's own store,
+    which scores it there), or without one raises :class:`NotInSnapshot` (the run is then
+    made again where the store is)."""
 
-    def __init__(self, snapshot: ProxySnapshot, space: SearchSpace) -> None:
-        self.snapshot, self.space = snapshot, space
+    def __init__(
+        self,
+        snapshot: ProxySnapshot,
+        space: SearchSpace,
+        fallback: StoreProxySource | PooledProxySource | None = None,
+    ) -> None:
+        self.snapshot, self.space, self.fallback = snapshot, space, fallback
         self.members, self.proxies = list(snapshot.members), list(snapshot.proxies)
-        self.scored = 0
 
     @property
     def label(self) -> str:
         return "+".join(self.members)
 
-    def sibling(self, proxies: str) -> SnapshotProxySource:
-        if proxies not in self.snapshot.siblings:
+    @property
+    def scored(self) -> int:
+        """Architectures the fallback scored (the snapshot's cost nothing here)."""
+        return self.fallback.scored if self.fallback is not None else 0
+
+    def sibling(self, proxies: str) -> SnapshotProxySource | StoreProxySource:
+        fallback = self.fallback.sibling(proxies) if self.fallback is not None else None
+        if proxies in self.snapshot.siblings:
+            return SnapshotProxySource(self.snapshot.siblings[proxies], self.space, fallback)
+        if fallback is None:
             raise NotInSnapshot(f"no scores of {proxies} in the snapshot")
-        return SnapshotProxySource(self.snapshot.siblings[proxies], self.space)
+        return fallback
 
     def stored_indices(self) -> list[int]:
         return list(self.snapshot.stored)
 
     def scores(self, archs: Sequence[Arch]) -> np.ndarray:
         indices = self.space.indices(archs).tolist()
-        missing = [i for i in indices if i not in self.snapshot.values]
-        if missing:
-            raise NotInSnapshot(f"{len(missing)} architectures are not in the snapshot")
         if not indices:
             return np.empty((0, 0))
-        return np.stack([self.snapshot.values[i] for i in indices])
+        known = self.snapshot.values
+        lacking = list(dict.fromkeys(i for i in indices if i not in known))
+        fresh: dict[int, np.ndarray] = {}
+        if lacking:
+            if self.fallback is None:
+                raise NotInSnapshot(f"{len(lacking)} architectures are not in the snapshot")
+            values = self.fallback.scores([self.space.from_index(i) for i in lacking])
+            fresh = dict(zip(lacking, values))
+        return np.stack([known[i] if i in known else fresh[i] for i in indices])
 
 
 #: how several proxies combine: ``mean`` (mean normalised rank) or ``log`` (AZ-NAS's sum of

@@ -17,8 +17,9 @@ the runs give one after another (tests/test_searchers.py and tests/test_ray.py c
   stored has one thread count), writing it to the store (SQLite serialises the writers). A
   Ray task may run on a machine without the store: it gets a snapshot of what this process's
   proxy sources read during the first runs (:class:`~zcbench.search.proxy_source.ProxySnapshot`),
-  and a run that needs any other score (a fresh random pool per run) comes back undone and is
-  made here afterwards, its scoring on the cluster as the first runs';
+  and scores any other architecture a run needs (a fresh random pool per run) in-process into
+  a store of its own, on that machine; the rows it scored come back with each trace and are
+  added to this process's store before the trace is recorded;
 * the traces come back here, each kept as it arrives (:mod:`zcbench.search.journal`). A
   searcher's error in a worker stops the search with that error; a worker that dies stops it
   with a one-line error. The finished runs and the proxy scores computed so far are kept
@@ -31,6 +32,8 @@ process owns.
 from __future__ import annotations
 
 import atexit
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -67,40 +70,66 @@ class _World:
 _here: dict[str, Any] = {}
 
 
+def _close() -> None:
+    """Close this worker's store; remove it if it was its own (a Ray task's)."""
+    if _here.get("store") is not None:
+        _here["store"].close()
+    if _here.get("own_dir"):
+        shutil.rmtree(_here["own_dir"], ignore_errors=True)
+    _here.update(store=None, own_dir=None)
+
+
+atexit.register(_close)
+
+
 def _start(world: _World) -> None:
     if _here.get("token") == world.token:
         return
+    _close()  # a reused Ray worker's store of an earlier search
     _here.clear()
     space = get_space(world.space, world.data_dir)
-    _here.update(token=world.token, world=world, space=space, store=None, sources={})
+    _here.update(
+        token=world.token, world=world, space=space, store=None, own_dir=None, mark=0,
+        sources={},
+    )  # fmt: skip
+
+
+def _store():
+    """The job's store (local workers), or a store of this worker's own (Ray tasks, which
+    may run where the job's store is not)."""
+    world: _World = _here["world"]
+    if _here["store"] is None:
+        from zcbench.engine.store import ResultStore
+
+        if world.snapshots is None:
+            _here["store"] = ResultStore(world.job.store)
+        else:
+            _here["own_dir"] = tempfile.mkdtemp(prefix="zcbench-run-worker-")
+            _here["store"] = ResultStore(f"{_here['own_dir']}/scores.db")
+    return _here["store"]
 
 
 def _source(dataset: str):
     world: _World = _here["world"]
     if dataset not in _here["sources"]:
+        made = world.job.proxy_sources(
+            _store(), _here["space"], [dataset], data_dir=world.data_dir, progress=False,
+            in_process=True,
+        )[dataset]  # fmt: skip
         if world.snapshots is not None:
             if dataset not in world.snapshots:
                 raise NotInSnapshot(f"no proxy scores for {dataset} in the snapshot")
-            source = SnapshotProxySource(world.snapshots[dataset], _here["space"])
-            _here["sources"][dataset] = source
-            return source
-        if _here["store"] is None:
-            from zcbench.engine.store import ResultStore
-
-            _here["store"] = ResultStore(world.job.store)
-            atexit.register(_here["store"].close)
-        _here["sources"].update(
-            world.job.proxy_sources(
-                _here["store"], _here["space"], [dataset], data_dir=world.data_dir,
-                progress=False, in_process=True,
-            )
-        )  # fmt: skip
+            made = SnapshotProxySource(world.snapshots[dataset], _here["space"], made)
+        _here["sources"][dataset] = made
     return _here["sources"][dataset]
 
 
-def _run(name: str, dataset: str, budget: int, seed: int) -> tuple[pd.DataFrame, int] | None:
-    """One run in a worker: its trace and how many architectures it scored; None when it
-    needs proxy scores its snapshot lacks (it is then made where the store is)."""
+def _run(
+    name: str, dataset: str, budget: int, seed: int
+) -> tuple[pd.DataFrame, int, list[tuple]] | None:
+    """One run in a worker: its trace, how many architectures it scored, and (a Ray task)
+    the rows it scored into its own store since its last run; None when it needs proxy
+    scores it cannot get (it is then made where the store is)."""
     world: _World = _here["world"]
     try:
         source = _source(dataset) if parse_searcher(name)[0].needs_proxy else None
@@ -111,7 +140,10 @@ def _run(name: str, dataset: str, budget: int, seed: int) -> tuple[pd.DataFrame,
         )  # fmt: skip
     except NotInSnapshot:
         return None
-    return trace, (source.scored - before if source is not None else 0)
+    rows: list[tuple] = []
+    if world.snapshots is not None and _here["store"] is not None:
+        rows, _here["mark"] = _here["store"].rows_after(_here["mark"])
+    return trace, (source.scored - before if source is not None else 0), rows
 
 
 def run_side_by_side(
@@ -123,14 +155,16 @@ def run_side_by_side(
     record: Callable[[Cell, int, pd.DataFrame], None],
     run_here: Callable[[Cell, int], None],
     *,
+    store=None,
     signal: str,
     data_dir: str | None = None,
     progress: bool = True,
 ) -> int:
     """Make the runs ``todo`` ((cell, run number) pairs): each cell's first here (``run_here``
     makes and records one), the rest by ``job.run_workers`` workers, giving each trace to
-    ``record`` here as it arrives. Returns how many architectures the workers scored
-    (``sources``, this process's proxy sources, count their own)."""
+    ``record`` here as it arrives, after adding the rows a Ray task scored to ``store`` (this
+    process's). Returns how many architectures the workers scored (``sources``, this
+    process's proxy sources, count their own)."""
 
     firsts: dict[Cell, int] = {}
     for cell, run in todo:
@@ -152,11 +186,13 @@ def run_side_by_side(
         disable=not progress, smoothing=0.1,
     )  # fmt: skip
 
-    def arrived(i: int, result: tuple[pd.DataFrame, int] | None) -> None:
+    def arrived(i: int, result: tuple[pd.DataFrame, int, list[tuple]] | None) -> None:
         nonlocal scored
         if result is None:
             undone.append(rest[i])
             return
+        if result[2]:
+            store.add_rows(result[2])  # the scores first: a resumed search finds them
         record(*rest[i], result[0])
         scored += result[1]
         bar.update()
@@ -182,6 +218,7 @@ def run_side_by_side(
                 raise ZCBenchError(f"a search run failed on Ray: {first}") from exc
             raise
         if undone:
+            print(f"{len(undone)} runs needed proxy scores their workers could not get: made here")
             bar.set_description(f"runs needing new proxy scores (here, {len(undone)})")
             for cell, run in undone:
                 run_here(cell, run)
