@@ -11,10 +11,11 @@ import pytest
 from scipy import stats
 
 from zcbench.analysis import ensembles
-from zcbench.analysis.correlate import redundant_with
+from zcbench.analysis.correlate import redundant_with, wide_scores
 from zcbench.analysis.graph_features import cell_features, graph_features
 from zcbench.analysis.predictors import label_curve, rank_features, summarise_curve
 from zcbench.analysis.stability import averaging_gain, seed_stability
+from zcbench.proxies import get_proxy
 
 # genotype order: 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2; ops: 0 none, 1 skip, 2 conv1, 3 conv3, 4 pool
 
@@ -279,3 +280,21 @@ def test_the_pooled_rule_is_the_one_round_two_chose():
     frames = {d: pd.DataFrame({"meco": [1.0, 2.0]}) for d in ensembles.POOL_DATASETS[:2]}
     with pytest.raises(KeyError, match="no ImageNet16-120"):
         ensembles.zc_pool(frames, {"meco": True})
+
+
+def test_pooled_scores_reads_every_dataset_or_gives_none():
+    needs = ensembles.rule_needs(ensembles.RULE_FAMILY[ensembles.ZC_POOL_RULE])
+    rng = np.random.default_rng(0)
+    long = pd.DataFrame(
+        [
+            {"dataset": d, "arch_index": i, "proxy": p, "proxy_version": 1,
+             "value": float(rng.normal()), "status": "ok"}
+            for d in ensembles.POOL_DATASETS for i in range(6) for p in needs
+        ]
+    )  # fmt: skip
+    out = ensembles.pooled_scores(long)
+    frames = {d: wide_scores(long[long.dataset == d]) for d in ensembles.POOL_DATASETS}
+    dirs = {p: get_proxy(p).higher_is_better for p in needs}
+    assert np.allclose(out, ensembles.zc_pool(frames, dirs)) and len(out) == 6
+    assert ensembles.pooled_scores(long[long.dataset != "cifar100"]) is None
+    assert ensembles.pooled_scores(long[long.proxy != "meco"]) is None

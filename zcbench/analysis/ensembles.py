@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from zcbench.analysis.correlate import signed_scores
-from zcbench.proxies import member_inputs
+from zcbench.analysis.correlate import signed_scores, wide_scores
+from zcbench.proxies import get_proxy, member_inputs
 
 #: pairwise comparisons held in memory at once by :func:`vote`
 BLOCK_CELLS = 4_000_000
@@ -140,6 +140,20 @@ def zc_pool(frames: Mapping[str, pd.DataFrame], directions: dict[str, bool]) -> 
         raise KeyError(f"zc_pool reads every pooled dataset's scores; no {', '.join(missing)}")
     chosen = {d: frames[d] for d in POOL_DATASETS}
     return pooled_rule_score(chosen, directions, RULE_FAMILY[ZC_POOL_RULE]).rename("zc_pool")
+
+
+def pooled_scores(frame: pd.DataFrame) -> pd.Series | None:
+    """:func:`zc_pool` from a store's long rows of every dataset (newest versions), when each
+    of :data:`POOL_DATASETS` has its members scored; otherwise None."""
+    needs = set(rule_needs(RULE_FAMILY[ZC_POOL_RULE]))
+    frames = {}
+    for dataset in POOL_DATASETS:
+        rows = frame[frame["dataset"] == dataset]
+        wide = wide_scores(rows) if len(rows) else pd.DataFrame()
+        if not needs <= set(wide.columns):
+            return None
+        frames[dataset] = wide
+    return zc_pool(frames, {p: get_proxy(p).higher_is_better for p in needs})
 
 
 def zc_dev(scores: pd.DataFrame, directions: dict[str, bool]) -> pd.Series:

@@ -15,7 +15,7 @@ from scipy import stats
 
 from zcbench.analysis.anchors import published, reference_rho
 from zcbench.analysis.correlate import newest_versions
-from zcbench.analysis.ensembles import POOL_DATASETS
+from zcbench.analysis.ensembles import POOL_DATASETS, pooled_scores
 from zcbench.engine.store import ResultStore
 from zcbench.errors import ZCBenchError
 from zcbench.proxies import get_proxy
@@ -69,8 +69,6 @@ def fidelity_table(
 
 def _pooled(store: ResultStore, space: str, seed: int, batch_size: int) -> pd.Series | None:
     """zc_pool over the store's rows of every pooled dataset (None unless all are scored)."""
-    from zcbench.analysis.report import pooled_scores
-
     frame = store.frame(
         "space = ? AND seed = ? AND batch_size = ?", (space, seed, batch_size)
     )  # fmt: skip

@@ -51,24 +51,22 @@ from zcbench.analysis.correlate import (
 )
 from zcbench.analysis.ensembles import (
     AZ_NAS_MEMBERS,
-    POOL_DATASETS,
     RULE_FAMILY,
     VKDNW_AGG_MEMBERS,
     VOTE_MEMBERS,
     ZC_DEV_RULE,
     ZC_ENSEMBLE,
-    ZC_POOL_RULE,
     az_nas,
     learned,
     learned_split,
     log_rank,
     mean_rank,
+    pooled_scores,
     rule_needs,
     vkdnw_agg,
     vote,
     zc_dev,
     zc_ensemble,
-    zc_pool,
 )
 from zcbench.analysis.predictors import (
     HEADLINE,
@@ -155,8 +153,9 @@ def ensemble_scores(
     """The ensembles as extra columns: vote (Abdelfattah's members, when scored), mean and
     log rank over every proxy except the size baselines, AZ-NAS, VKDNW_agg and zcbench's
     label-free ensembles (when their members are scored), ``pooled`` as zc_pool (computed
-    over every dataset by :func:`pooled_scores`; None: left out), learned over the first
-    members (fitted on ``train``'s ``target``; left out when ``train`` is None)."""
+    over every dataset by :func:`~zcbench.analysis.ensembles.pooled_scores`; None: left
+    out), learned over the first members (fitted on ``train``'s ``target``; left out when
+    ``train`` is None)."""
     members = [c for c in scores.columns if c not in SIZE_BASELINES]
     out = {}
     if all(m in scores.columns for m in VOTE_MEMBERS):
@@ -174,21 +173,6 @@ def ensemble_scores(
         if train is not None:
             out["learned"] = learned(scores, directions, members, target, train)
     return pd.DataFrame(out, index=scores.index)
-
-
-def pooled_scores(frame: pd.DataFrame) -> pd.Series | None:
-    """zc_pool (:func:`~zcbench.analysis.ensembles.zc_pool`) from a store's rows of every
-    dataset, when each of :data:`~zcbench.analysis.ensembles.POOL_DATASETS` has its members
-    scored; otherwise None."""
-    needs = set(rule_needs(RULE_FAMILY[ZC_POOL_RULE]))
-    frames = {}
-    for dataset in POOL_DATASETS:
-        rows = frame[frame["dataset"] == dataset]
-        wide = wide_scores(rows) if len(rows) else pd.DataFrame()
-        if not needs <= set(wide.columns):
-            return None
-        frames[dataset] = wide
-    return zc_pool(frames, _directions(sorted(needs)))
 
 
 #: the fewest held-out architectures the learned ensemble is read on
