@@ -212,3 +212,43 @@ def _stored(db: Path) -> int:
             return conn.execute("SELECT COUNT(*) FROM results").fetchone()[0]
     except sqlite3.OperationalError:  # the table is not created yet
         return 0
+
+
+TASKS = '''
+"""Tasks for map_tasks: task 1 fails at once, the others take a while; each marks its start."""
+import time
+from pathlib import Path
+
+FOLDER = {folder!r}
+
+
+def task(i):
+    Path(FOLDER, f"started-{{i}}").touch()
+    if i == 1:
+        raise ValueError("task 1 failed")
+    time.sleep(1.5)
+    return i * 10
+'''
+
+
+def test_a_failing_task_lets_the_running_ones_finish_and_be_kept(tmp_path, monkeypatch):
+    import importlib
+
+    from zcbench.engine.executors import map_tasks
+
+    (tmp_path / "map_probe.py").write_text(TASKS.format(folder=str(tmp_path)))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    probe = importlib.import_module("map_probe")
+    for finish in (True, False):
+        for marker in tmp_path.glob("started-*"):
+            marker.unlink()
+        seen: dict[int, int] = {}
+        with pytest.raises(ValueError, match="task 1 failed"):
+            map_tasks(probe.task, [(i,) for i in range(6)], workers=2,
+                      on_done=seen.__setitem__, finish_running=finish)  # fmt: skip
+        started = {int(p.name.split("-")[1]) for p in tmp_path.glob("started-*")}
+        assert 1 in started and len(started) < 6  # no task starts after the failure
+        if finish:  # every task that started, but the failed one, was delivered
+            assert seen == {i: i * 10 for i in started - {1}}
+        else:  # the one running beside the failure was dropped
+            assert set(seen) < started - {1}

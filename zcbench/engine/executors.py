@@ -172,12 +172,16 @@ def map_tasks(
     address: str | None = None,
     on_done: Callable[[int, Any], None] | None = None,
     setup: tuple[Callable[[Any], None], Any] | None = None,
+    finish_running: bool = False,
 ) -> list[Any]:
-    """``[fn(*t) for t in tasks]``, one task per worker at a time: in this process
-    (``workers`` 1, local), in ``workers`` spawned processes, or as Ray tasks (one GPU each on
-    CUDA). ``fn`` must be importable by module (workers import it). ``on_done(i, result)`` is
-    called here as each task finishes; results come back in the order of ``tasks``. A task
-    that raises stops the run with its error (what ``on_done`` saw is kept by the caller).
+    """``[fn(*t) for t in tasks]``, one task per worker at a time (at most ``workers`` in
+    flight): in this process (``workers`` 1, local), in ``workers`` spawned processes, or as
+    Ray tasks (one GPU each on CUDA). ``fn`` must be importable by module (workers import it).
+    ``on_done(i, result)`` is called here as each task finishes; results come back in the
+    order of ``tasks``. A task that raises stops the run with its error (what ``on_done`` saw
+    is kept by the caller); no further task starts. ``finish_running``: the tasks already
+    running when one raises finish first, and those that succeed reach ``on_done`` (an
+    interrupt, Ctrl-C or SIGTERM, still stops at once).
 
     ``setup``: ``(init, shared)``, with ``init(shared)`` run in a worker before its tasks, so
     that what every task needs (a table, a space) is shipped once: once per process, or on
@@ -205,12 +209,30 @@ def map_tasks(
         with cf.ProcessPoolExecutor(
             workers, mp_context=ctx, initializer=_start_process, initargs=(threads, setup)
         ) as pool:
-            futures = {pool.submit(fn, *task): i for i, task in enumerate(tasks)}
+            queued = deque(enumerate(tasks))
+            running: dict[cf.Future, int] = {}
+
+            def start() -> None:
+                i, task = queued.popleft()
+                running[pool.submit(fn, *task)] = i
+
+            for _ in range(min(workers, len(queued))):
+                start()
             try:
-                for future in cf.as_completed(futures):
-                    done(futures[future], future.result())
+                while running:
+                    finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                    for future in finished:
+                        done(running.pop(future), future.result())
+                        if queued:
+                            start()
+            except Exception:
+                if finish_running:
+                    _finish(running, lambda f: f.result(), done)
+                for future in running:
+                    future.cancel()
+                raise
             except BaseException:
-                for future in futures:
+                for future in running:
                     future.cancel()
                 raise
         return results
@@ -240,11 +262,30 @@ def map_tasks(
                     done(refs[ref], ray.get(ref))
                     if queued:
                         submit()
+        except Exception:
+            if finish_running:
+                _finish({ref: refs[ref] for ref in pending}, ray.get, done)
+                pending.clear()
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
         except BaseException:
             for ref in pending:
                 ray.cancel(ref, force=True)
             raise
     return results
+
+
+def _finish(running: dict[Any, int], get: Callable[[Any], Any], done) -> None:  # noqa: ANN001
+    """Wait for each task still running; hand the ones that succeed to ``done`` (the first
+    error, being raised, is the caller's; later ones are dropped)."""
+    for handle, i in list(running.items()):
+        try:
+            value = get(handle)
+        except Exception:
+            continue
+        done(i, value)
+    running.clear()
 
 
 def _start_process(threads: int, setup: tuple[Callable[[Any], None], Any] | None) -> None:

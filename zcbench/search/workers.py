@@ -21,9 +21,10 @@ the runs give one after another (tests/test_searchers.py and tests/test_ray.py c
   a store of its own, on that machine; the rows it scored come back with each trace and are
   added to this process's store before the trace is recorded;
 * the traces come back here, each kept as it arrives (:mod:`zcbench.search.journal`). A
-  searcher's error in a worker stops the search with that error; a worker that dies stops it
-  with a one-line error. The finished runs and the proxy scores computed so far are kept
-  either way, so the same command resumes. Local workers leave when this process dies.
+  searcher's error in a worker stops the search with that error, once the runs already
+  running have finished and been recorded; a worker that dies stops it with a one-line
+  error. The finished runs and the proxy scores computed so far are kept either way, so the
+  same command resumes. Local workers leave when this process dies.
 
 Not for ``--truth``: a query may train an architecture and grow the measured table, which one
 process owns.
@@ -204,7 +205,7 @@ def run_side_by_side(
             map_tasks(
                 _run, [(*cell, job.seed + run) for cell, run in rest], executor=job.executor,
                 workers=workers, threads=threads, device=job.device, address=job.address,
-                on_done=arrived, setup=(_start, world),
+                on_done=arrived, setup=(_start, world), finish_running=True,
             )  # fmt: skip
         except BrokenProcessPool:
             raise ZCBenchError(
