@@ -249,9 +249,8 @@ class ProxySnapshot:
 
 class SnapshotProxySource:
     """A :class:`ProxySnapshot` answering as a store-backed source does. Asked for an
-    architecture it does not hold, it asks ``fallback`` (a source on the worker's own store,
-    which scores it there), or without one raises :class:`NotInSnapshot` (the run is then
-    made again where the store is)."""
+    architecture it does not hold, it asks ``fallback`` (a run worker's source on a store of
+    its own, which scores it there), or, without one, raises :class:`NotInSnapshot`."""
 
     def __init__(
         self,

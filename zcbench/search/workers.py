@@ -47,7 +47,7 @@ from tqdm.auto import tqdm
 from zcbench.errors import ZCBenchError
 from zcbench.search.journal import Cell
 from zcbench.search.loop import SearchJob, parse_searcher, run_once
-from zcbench.search.proxy_source import NotInSnapshot, ProxySnapshot, SnapshotProxySource
+from zcbench.search.proxy_source import ProxySnapshot, SnapshotProxySource
 from zcbench.spaces import get_space, space_ref
 from zcbench.spaces.base import SearchSpace
 from zcbench.tables.benchmarks import BenchmarkTable
@@ -117,30 +117,22 @@ def _source(dataset: str):
             _store(), _here["space"], [dataset], data_dir=world.data_dir, progress=False,
             in_process=True,
         )[dataset]  # fmt: skip
-        if world.snapshots is not None:
-            if dataset not in world.snapshots:
-                raise NotInSnapshot(f"no proxy scores for {dataset} in the snapshot")
+        if world.snapshots is not None and dataset in world.snapshots:
             made = SnapshotProxySource(world.snapshots[dataset], _here["space"], made)
         _here["sources"][dataset] = made
     return _here["sources"][dataset]
 
 
-def _run(
-    name: str, dataset: str, budget: int, seed: int
-) -> tuple[pd.DataFrame, int, list[tuple]] | None:
+def _run(name: str, dataset: str, budget: int, seed: int) -> tuple[pd.DataFrame, int, list]:
     """One run in a worker: its trace, how many architectures it scored, and (a Ray task)
-    the rows it scored into its own store since its last run; None when it needs proxy
-    scores it cannot get (it is then made where the store is)."""
+    the rows it scored into its own store since its last run."""
     world: _World = _here["world"]
-    try:
-        source = _source(dataset) if parse_searcher(name)[0].needs_proxy else None
-        before = source.scored if source is not None else 0
-        trace = run_once(
-            name, _here["space"], world.table, dataset, budget, seed, signal=world.signal,
-            max_latency=dict(world.job.max_latency), proxy_source=source,
-        )  # fmt: skip
-    except NotInSnapshot:
-        return None
+    source = _source(dataset) if parse_searcher(name)[0].needs_proxy else None
+    before = source.scored if source is not None else 0
+    trace = run_once(
+        name, _here["space"], world.table, dataset, budget, seed, signal=world.signal,
+        max_latency=dict(world.job.max_latency), proxy_source=source,
+    )  # fmt: skip
     rows: list[tuple] = []
     if world.snapshots is not None and _here["store"] is not None:
         rows, _here["mark"] = _here["store"].rows_after(_here["mark"])
@@ -180,18 +172,14 @@ def run_side_by_side(
     world = _World(uuid.uuid4().hex, space_ref(space), data_dir, table, job, signal, snapshots)
     workers = min(job.run_workers, len(rest))
     threads = job.threads or 1  # run_search gives local runs this machine's threads' share
-    undone: list[tuple[Cell, int]] = []
     scored = 0
     bar = tqdm(
         total=len(rest), desc=f"runs ({job.executor}, {workers} workers)", unit="run",
         disable=not progress, smoothing=0.1,
     )  # fmt: skip
 
-    def arrived(i: int, result: tuple[pd.DataFrame, int, list[tuple]] | None) -> None:
+    def arrived(i: int, result: tuple[pd.DataFrame, int, list]) -> None:
         nonlocal scored
-        if result is None:
-            undone.append(rest[i])
-            return
         if result[2]:
             store.add_rows(result[2])  # the scores first: a resumed search finds them
         record(*rest[i], result[0])
@@ -218,10 +206,4 @@ def run_side_by_side(
                 first = (str(cause).strip().splitlines() or [""])[0]
                 raise ZCBenchError(f"a search run failed on Ray: {first}") from exc
             raise
-        if undone:
-            print(f"{len(undone)} runs needed proxy scores their workers could not get: made here")
-            bar.set_description(f"runs needing new proxy scores (here, {len(undone)})")
-            for cell, run in undone:
-                run_here(cell, run)
-                bar.update()
     return scored
