@@ -27,7 +27,6 @@ run() {  # label, code root, extra args
     --store "$out/p.db" --out "$out" "$@" > "$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
   end=$(date +%s.%N)
   printf '  %-44s %s runs: %6.1f s wall\n' "$label" "$runs" "$(echo "$end - $start" | bc)"
-  grep -h "made here" "$out.log" | sed 's/^/    /' || true
 }
 ray=(--executor ray --run-workers 2 --workers 2)
 run one-after-another "$PWD"
