@@ -209,32 +209,13 @@ def map_tasks(
         with cf.ProcessPoolExecutor(
             workers, mp_context=ctx, initializer=_start_process, initargs=(threads, setup)
         ) as pool:
-            queued = deque(enumerate(tasks))
-            running: dict[cf.Future, int] = {}
-
-            def start() -> None:
-                i, task = queued.popleft()
-                running[pool.submit(fn, *task)] = i
-
-            for _ in range(min(workers, len(queued))):
-                start()
-            try:
-                while running:
-                    finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-                    for future in finished:
-                        done(running.pop(future), future.result())
-                        if queued:
-                            start()
-            except Exception:
-                if finish_running:
-                    _finish(running, lambda f: f.result(), done)
-                for future in running:
-                    future.cancel()
-                raise
-            except BaseException:
-                for future in running:
-                    future.cancel()
-                raise
+            _bounded(
+                tasks, workers, done, finish_running,
+                submit=lambda task: pool.submit(fn, *task),
+                wait=lambda handles: cf.wait(handles, return_when=cf.FIRST_COMPLETED)[0],
+                get=lambda future: future.result(),
+                cancel=lambda future: future.cancel(),
+            )  # fmt: skip
         return results
     gpu = torch.device(device).type == "cuda"
     with ray_cluster(address, workers * threads) as ray:
@@ -242,38 +223,56 @@ def map_tasks(
             _with_threads
         )
         init, shared = (setup[0], ray.put(setup[1])) if setup is not None else (None, None)
-        refs: dict[Any, int] = {}
-        queued = deque(enumerate(tasks))
-        pending: list[Any] = []
-
-        def submit() -> None:  # at most ``workers`` tasks in flight: the asked parallelism
-            i, task = queued.popleft()
-            ref = remote.remote(threads, init, shared, fn, *task)
-            refs[ref] = i
-            pending.append(ref)
-
-        for _ in range(min(workers, len(queued))):
-            submit()
-        try:
-            while pending:
-                ready, _ = ray.wait(pending, num_returns=1)
-                for ref in ready:
-                    pending.remove(ref)
-                    done(refs[ref], ray.get(ref))
-                    if queued:
-                        submit()
-        except Exception:
-            if finish_running:
-                _finish({ref: refs[ref] for ref in pending}, ray.get, done)
-                pending.clear()
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            raise
-        except BaseException:
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            raise
+        _bounded(
+            tasks, workers, done, finish_running,
+            submit=lambda task: remote.remote(threads, init, shared, fn, *task),
+            wait=lambda handles: ray.wait(handles, num_returns=1)[0],
+            get=ray.get,
+            cancel=lambda ref: ray.cancel(ref, force=True),
+        )  # fmt: skip
     return results
+
+
+def _bounded(
+    tasks: list[tuple],
+    workers: int,
+    done: Callable[[int, Any], None],
+    finish_running: bool,
+    *,
+    submit: Callable[[tuple], Any],
+    wait: Callable[[list[Any]], Any],
+    get: Callable[[Any], Any],
+    cancel: Callable[[Any], None],
+) -> None:
+    """Run ``tasks`` with at most ``workers`` in flight (the asked parallelism), whatever the
+    executor: ``submit(task)`` starts one and gives its handle, ``wait(handles)`` the finished
+    ones (at least one), ``get(handle)`` its value (raising the task's error), ``cancel``
+    stops one. See :func:`map_tasks` for ``done`` and ``finish_running``."""
+    queued = deque(enumerate(tasks))
+    running: dict[Any, int] = {}
+
+    def start() -> None:
+        i, task = queued.popleft()
+        running[submit(task)] = i
+
+    for _ in range(min(workers, len(queued))):
+        start()
+    try:
+        while running:
+            for handle in wait(list(running)):
+                done(running.pop(handle), get(handle))
+                if queued:
+                    start()
+    except Exception:
+        if finish_running:
+            _finish(running, get, done)
+        for handle in running:
+            cancel(handle)
+        raise
+    except BaseException:
+        for handle in running:
+            cancel(handle)
+        raise
 
 
 def _finish(running: dict[Any, int], get: Callable[[Any], Any], done) -> None:  # noqa: ANN001

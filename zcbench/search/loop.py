@@ -14,7 +14,7 @@ import contextlib
 import inspect
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -360,10 +360,8 @@ def run_search(
         )
     datasets = [dataset_info(d).name for d in job.datasets]
     if job.pool_datasets:
-        import dataclasses
-
         pooled = tuple(dict.fromkeys(dataset_info(d).name for d in job.pool_datasets))
-        job = dataclasses.replace(job, pool_datasets=pooled)
+        job = replace(job, pool_datasets=pooled)
     guided = [n for n in job.searchers if parse_searcher(n)[0].needs_proxy]
     signal = job.signal or table.signal
     if signal not in table.metrics:
@@ -392,11 +390,9 @@ def run_search(
         )
     if job.run_workers > 1 and not job.threads and job.executor == "local":
         # one thread count for every score stored
-        import dataclasses
-
         import torch
 
-        job = dataclasses.replace(job, threads=max(1, torch.get_num_threads() // job.run_workers))
+        job = replace(job, threads=max(1, torch.get_num_threads() // job.run_workers))
     store = None
     sources = {}
     if guided:
